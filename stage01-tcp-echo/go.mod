@@ -1,0 +1,3 @@
+module stage01-tcp-echo
+
+go 1.25
