@@ -1,0 +1,3 @@
+module stage02-parser
+
+go 1.25
