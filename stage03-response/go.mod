@@ -1,0 +1,3 @@
+module stage03-response
+
+go 1.25
