@@ -1,0 +1,3 @@
+module stage04-router
+
+go 1.25

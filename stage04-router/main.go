@@ -1,0 +1,86 @@
+// Stage 4: requests are routed by path and method to handlers, and the
+// router answers what no handler can: 404, 405, 501, OPTIONS and HEAD.
+//
+//	go run .
+//	curl -i localhost:8080/api/hello
+//	curl -i -X DELETE localhost:8080/api/hello   # 405, with Allow
+package main
+
+import (
+	"embed"
+	"flag"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+)
+
+// www holds the static files, built into the binary.
+//
+//go:embed www
+var www embed.FS
+
+// staticPrefix is where the files of www are served: /static/index.html.
+const staticPrefix = "/static/"
+
+func main() {
+	port := flag.Int("port", 8080, "TCP port to listen on (0 picks a free one)")
+	flag.Parse()
+
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		os.Exit(1)
+	}
+	slog.Info("listening on " + ln.Addr().String())
+	if err := serve(ln, serveHTTP(routes(embeddedFiles()))); err != nil {
+		slog.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// embeddedFiles returns the files of www, without the "www/" before
+// their names.
+func embeddedFiles() fs.FS {
+	files, err := fs.Sub(www, "www")
+	if err != nil {
+		panic(err) // cannot happen: "www" is a valid name, and embedded
+	}
+	return files
+}
+
+// routes is the server's table of routes; files are the static files.
+func routes(files fs.FS) *router {
+	rt := newRouter()
+	rt.handle("GET", "/", home)
+	rt.handle("GET", "/api/hello", hello)
+	rt.handle("GET", "/about", staticFile(files, "index.html"))
+	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
+	return rt
+}
+
+// homePage is the text of /.
+const homePage = `Welcome to the HTTP/1.1 server built from scratch in Go!
+
+Routes:
+  GET /               this page
+  GET /api/hello      a JSON greeting
+  GET /about          an HTML page
+  GET /static/<name>  the files of www/
+`
+
+// home answers / with the list of routes.
+func home(*Request) *Response {
+	return textResponse(200, homePage)
+}
+
+// hello answers /api/hello with a JSON greeting that echoes the request.
+func hello(req *Request) *Response {
+	return jsonResponse(200, struct {
+		Message string `json:"message"`
+		Method  string `json:"method"`
+		Path    string `json:"path"`
+		Server  string `json:"server"`
+	}{"Hello from the scratch-built HTTP server!", req.Method, req.Path, serverName})
+}
