@@ -85,7 +85,6 @@ func TestResponseDate(t *testing.T) {
 	}
 }
 
-
 // A response to HEAD is the whole head of the GET response, Content-Length
 // included, and no body (RFC 9110 §9.3.2, §8.6).
 func TestResponseWithoutBody(t *testing.T) {
