@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -19,10 +20,13 @@ const (
 )
 
 // serve accepts connections from ln and serves each one in its own goroutine,
-// calling handle and then closing the connection. It returns nil once ln is
-// closed, which is how a caller stops it, or the first accept error that is
-// not temporary.
+// calling handle and then closing the connection. Closing ln stops it: serve
+// then returns nil, once every connection it accepted has been served. A
+// caller can stop what the handlers use after that, knowing no handler is
+// left running. An accept error that is not temporary ends it too.
 func serve(ln net.Listener, handle func(net.Conn)) error {
+	var conns sync.WaitGroup
+	defer conns.Wait()
 	var wait time.Duration
 	for {
 		conn, err := ln.Accept()
@@ -39,10 +43,10 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 			continue
 		}
 		wait = 0
-		go func() {
+		conns.Go(func() {
 			defer conn.Close()
 			handle(conn)
-		}()
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +91,9 @@ func TestCloseStopsServeAndFreesThePort(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ln, copyBack) }()
 
-	assertEcho(t, dial(t, addr), "before close\n")
+	client := dial(t, addr)
+	assertEcho(t, client, "before close\n")
+	client.Close()
 	ln.Close()
 	select {
 	case err := <-done:
@@ -106,6 +109,38 @@ func TestCloseStopsServeAndFreesThePort(t *testing.T) {
 		t.Fatalf("listening again on %s: %v", addr, err)
 	}
 	again.Close()
+}
+
+// Closing the listener stops accepting, but serve returns only once the
+// connections it accepted have been served: then nothing they use is freed
+// under them.
+func TestServeReturnsAfterItsConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var finished atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ln, func(net.Conn) {
+			close(entered)
+			<-release
+			finished.Store(true)
+		})
+	}()
+	dial(t, ln.Addr().String())
+	<-entered
+	ln.Close()
+	select {
+	case <-done:
+		t.Fatal("serve returned while a connection was still being served")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil || !finished.Load() {
+		t.Errorf("serve = %v with the handler finished %v; want nil after the handler", err, finished.Load())
+	}
 }
 
 // temporaryError is an accept error that passes, like EMFILE.
@@ -142,12 +177,12 @@ func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
 	flaky := &failingListener{Listener: ln, errs: []error{temporaryError{}, temporaryError{}, temporaryError{}}}
 	done := make(chan error, 1)
 	go func() { done <- serve(flaky, copyBack) }()
-	defer func() {
+	t.Cleanup(func() {
 		ln.Close()
 		if err := <-done; err != nil {
 			t.Errorf("serve = %v; want nil", err)
 		}
-	}()
+	})
 
 	assertEcho(t, dial(t, ln.Addr().String()), "still serving\n")
 }
