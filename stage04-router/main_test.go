@@ -10,7 +10,12 @@ import (
 
 // startApp serves this stage's routes on a free port and returns the URL.
 func startApp(t *testing.T) string {
-	return "http://" + startServer(t, serveHTTP(routes(embeddedFiles())))
+	return "http://" + startRouter(t, routes(embeddedFiles()))
+}
+
+// startRouter serves rt on a free port.
+func startRouter(t *testing.T, rt *router) string {
+	return startServer(t, serveHTTP(rt))
 }
 
 // Each route over a real socket, with the net/http client as the peer.
@@ -92,7 +97,7 @@ func TestHeadMatchesGet(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	addr := startServer(t, serveHTTP(routes(embeddedFiles())))
+	addr := startRouter(t, routes(embeddedFiles()))
 	for _, target := range []string{"/api/hello", "*"} {
 		t.Run(target, func(t *testing.T) {
 			got := exchange(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
@@ -109,7 +114,7 @@ func TestOptions(t *testing.T) {
 func TestPanicKeepsServing(t *testing.T) {
 	rt := routes(embeddedFiles())
 	rt.handle("GET", "/panic", func(*Request) *Response { panic("deliberate") })
-	base := "http://" + startServer(t, serveHTTP(rt))
+	base := "http://" + startRouter(t, rt)
 	captureLog(t, func() {
 		for _, want := range []struct {
 			path   string
