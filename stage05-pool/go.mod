@@ -1,0 +1,3 @@
+module stage05-pool
+
+go 1.25
