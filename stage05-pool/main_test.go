@@ -8,14 +8,15 @@ import (
 	"testing"
 )
 
-// startApp serves this stage's routes on a free port and returns the URL.
-func startApp(t *testing.T) string {
-	return "http://" + startRouter(t, routes(embeddedFiles()))
+// newAppServer is this stage's server: its routes, a pool of the given
+// size, and the default limits.
+func newAppServer(workers, queueSize int) *server {
+	return newServer(routes(embeddedFiles()), newPool(workers, queueSize))
 }
 
-// startRouter serves rt with the default limits on a free port.
-func startRouter(t *testing.T, rt *router) string {
-	return startServing(t, newServer(rt, newPool(defaultWorkers, defaultQueueSize)))
+// startApp serves this stage's routes on a free port and returns the URL.
+func startApp(t *testing.T) string {
+	return "http://" + startServing(t, newAppServer(defaultWorkers, defaultQueueSize))
 }
 
 // Each route over a real socket, with the net/http client as the peer.
@@ -97,7 +98,7 @@ func TestHeadMatchesGet(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	addr := startRouter(t, routes(embeddedFiles()))
+	addr := startServing(t, newAppServer(defaultWorkers, defaultQueueSize))
 	for _, target := range []string{"/api/hello", "*"} {
 		t.Run(target, func(t *testing.T) {
 			got := exchange(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
@@ -112,9 +113,9 @@ func TestOptions(t *testing.T) {
 
 // A panicking handler costs one 500; the server goes on serving.
 func TestPanicKeepsServing(t *testing.T) {
-	rt := routes(embeddedFiles())
-	rt.handle("GET", "/panic", func(*Request) *Response { panic("deliberate") })
-	base := "http://" + startRouter(t, rt)
+	srv := newAppServer(defaultWorkers, defaultQueueSize)
+	srv.router.handle("GET", "/panic", func(*Request) *Response { panic("deliberate") })
+	base := "http://" + startServing(t, srv)
 	captureLog(t, func() {
 		for _, want := range []struct {
 			path   string

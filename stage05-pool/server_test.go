@@ -281,7 +281,13 @@ func startHTTP(t *testing.T) string {
 	for _, method := range knownMethods {
 		rt.handle(method, "/*", describe)
 	}
-	return startServing(t, newServer(rt, newPool(defaultWorkers, defaultQueueSize)))
+	return startServing(t, newTestServer(rt, defaultWorkers, defaultQueueSize))
+}
+
+// newTestServer is a server for rt with a pool of the given size and the
+// default limits.
+func newTestServer(rt *router, workers, queueSize int) *server {
+	return newServer(rt, newPool(workers, queueSize))
 }
 
 // describe answers with what the server read, so that a wire test can see it.
@@ -454,16 +460,14 @@ func TestNoResetWhileClientStillSends(t *testing.T) {
 	}
 }
 
-// blockingRouter has the app's routes, and /block, whose handler tells
-// started it has begun and then waits for release.
-func blockingRouter(started chan<- struct{}, release <-chan struct{}) *router {
-	rt := routes(embeddedFiles())
-	rt.handle("GET", "/block", func(*Request) *Response {
+// blockUntil is a handler that tells started it has begun, then waits for
+// release.
+func blockUntil(started chan<- struct{}, release <-chan struct{}) Handler {
+	return func(*Request) *Response {
 		started <- struct{}{}
 		<-release
 		return textResponse(200, "released\n")
-	})
-	return rt
+	}
 }
 
 // getPath sends GET path on a fresh connection and returns the response.
@@ -477,7 +481,8 @@ func getPath(t *testing.T, addr, path string) (*http.Response, string) {
 // can go on.
 func TestOverloadGets503(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
-	srv := newServer(blockingRouter(started, release), newPool(2, 2))
+	srv := newAppServer(2, 2)
+	srv.router.handle("GET", "/block", blockUntil(started, release))
 	addr := startServing(t, srv)
 
 	statuses := make(chan int, 4)
@@ -513,7 +518,7 @@ func TestOverloadGets503(t *testing.T) {
 // needs no worker. A server that gave each connection a worker, as the seed
 // did, would make it wait behind them all.
 func TestSilentClientsHoldNoWorker(t *testing.T) {
-	srv := newServer(routes(embeddedFiles()), newPool(2, 10))
+	srv := newAppServer(2, 10)
 	srv.clientTimeout = time.Minute
 	addr := startServing(t, srv)
 	for range 50 {
@@ -538,7 +543,7 @@ func TestSilentClientsHoldNoWorker(t *testing.T) {
 // timeoutServer has a client timeout of 300 ms: a test of it must see its
 // 408 or close within 5 s, a bound with room for a loaded machine.
 func timeoutServer(t *testing.T) string {
-	srv := newServer(routes(embeddedFiles()), newPool(2, 10))
+	srv := newAppServer(2, 10)
 	srv.clientTimeout = 300 * time.Millisecond
 	return startServing(t, srv)
 }
@@ -600,7 +605,7 @@ func TestSilentClientClosedQuietly(t *testing.T) {
 // Over the connection cap, a new connection gets 503 without having sent a
 // byte; once a connection closes, there is room again.
 func TestConnectionCap(t *testing.T) {
-	srv := newServer(routes(embeddedFiles()), newPool(2, 10))
+	srv := newAppServer(2, 10)
 	srv.maxConns = 2
 	srv.clientTimeout = time.Minute
 	addr := startServing(t, srv)
@@ -623,10 +628,9 @@ func TestConnectionCap(t *testing.T) {
 // A client that never reads its response holds its worker only until the
 // write deadline; then the worker is free for the next request.
 func TestWriteDeadlineFreesWorker(t *testing.T) {
-	rt := routes(embeddedFiles())
 	big := make([]byte, 32<<20) // far more than the sockets' buffers hold
-	rt.handle("GET", "/big", func(*Request) *Response { return &Response{Status: 200, Body: big} })
-	srv := newServer(rt, newPool(1, 1))
+	srv := newAppServer(1, 1)
+	srv.router.handle("GET", "/big", func(*Request) *Response { return &Response{Status: 200, Body: big} })
 	srv.writeTimeout = 300 * time.Millisecond
 	addr := startServing(t, srv)
 
