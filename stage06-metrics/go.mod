@@ -1,0 +1,3 @@
+module stage06-metrics
+
+go 1.25
