@@ -1,0 +1,3 @@
+module stage07-shutdown
+
+go 1.25

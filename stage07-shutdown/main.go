@@ -1,0 +1,118 @@
+// Stage 7: SIGINT or SIGTERM drains the server: it stops taking
+// connections, answers every request it has accepted, and exits 0.
+//
+//	go run . -slow
+//	curl localhost:8080/slow?for=3s &   # then press Ctrl-C in the server's terminal
+package main
+
+import (
+	"embed"
+	"flag"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// www holds the static files, built into the binary.
+//
+//go:embed www
+var www embed.FS
+
+// staticPrefix is where the files of www are served: /static/index.html.
+const staticPrefix = "/static/"
+
+func main() {
+	port := flag.Int("port", 8080, "TCP port to listen on (0 picks a free one)")
+	workers := flag.Int("workers", defaultWorkers, "requests answered at once")
+	queue := flag.Int("queue", defaultQueueSize, "complete requests that may wait for a worker")
+	maxConns := flag.Int("max-conns", defaultMaxConns, "connections open at once; more get 503")
+	timeout := flag.Duration("timeout", defaultClientTimeout, "time a whole request may take to arrive")
+	withSlow := flag.Bool("slow", false, "add GET /slow?for=DURATION, answered after DURATION, to watch a drain")
+	flag.Parse()
+
+	p, m := newPool(*workers, *queue), newMetrics()
+	srv := newServer(routes(embeddedFiles(), m, p), p, m)
+	if *withSlow {
+		srv.router.handle("GET", "/slow", slow)
+	}
+	srv.maxConns = int64(*maxConns)
+	srv.clientTimeout = *timeout
+
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		os.Exit(1)
+	}
+	os.Exit(serveUntilSignal(ln, srv, drainTimeout))
+}
+
+// embeddedFiles returns the files of www, without the "www/" before
+// their names.
+func embeddedFiles() fs.FS {
+	files, err := fs.Sub(www, "www")
+	if err != nil {
+		panic(err) // cannot happen: "www" is a valid name, and embedded
+	}
+	return files
+}
+
+// routes is the server's table of routes: files are the static files, m
+// and p what /health and /metrics report on.
+func routes(files fs.FS, m *metrics, p *pool) *router {
+	rt := newRouter()
+	rt.handle("GET", "/", home)
+	rt.handle("GET", "/api/hello", hello)
+	rt.handle("GET", "/about", staticFile(files, "index.html"))
+	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
+	rt.handle("GET", "/health", m.health)
+	rt.handle("GET", "/metrics", m.report(p))
+	return rt
+}
+
+// homePage is the text of /.
+const homePage = `Welcome to the HTTP/1.1 server built from scratch in Go!
+
+Routes:
+  GET /               this page
+  GET /api/hello      a JSON greeting
+  GET /about          an HTML page
+  GET /static/<name>  the files of www/
+
+Observability:
+  GET /health         liveness: status and uptime
+  GET /metrics        requests by status and path, and the worker pool
+`
+
+// home answers / with the list of routes.
+func home(*Request) *Response {
+	return textResponse(200, homePage)
+}
+
+// hello answers /api/hello with a JSON greeting that echoes the request.
+func hello(req *Request) *Response {
+	return jsonResponse(200, struct {
+		Message string `json:"message"`
+		Method  string `json:"method"`
+		Path    string `json:"path"`
+		Server  string `json:"server"`
+	}{"Hello from the scratch-built HTTP server!", req.Method, req.Path, serverName})
+}
+
+// maxSlow bounds the wait /slow takes, so that it cannot hold a worker for
+// long.
+const maxSlow = 30 * time.Second
+
+// slow answers after the duration its query names, /slow?for=2s: a request
+// that is still in flight when a shutdown begins. Only -slow adds it.
+func slow(req *Request) *Response {
+	d, err := time.ParseDuration(strings.TrimPrefix(req.Query, "for="))
+	if err != nil || d < 0 || d > maxSlow {
+		return errorResponse(400, "want /slow?for=DURATION, at most "+maxSlow.String())
+	}
+	time.Sleep(d)
+	return textResponse(200, "answered after "+d.String()+"\n")
+}
