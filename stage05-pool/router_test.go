@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -70,12 +71,31 @@ func TestRouter(t *testing.T) {
 // returns what was logged.
 func captureLog(t *testing.T, f func()) string {
 	t.Helper()
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	defer slog.SetDefault(old)
 	f()
 	return buf.String()
+}
+
+// lockedBuffer is a buffer that a server's goroutines may log into while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func header(resp *Response, name string) string {
