@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -114,15 +115,51 @@ func binary(t *testing.T) string {
 // process is the server running as its own process.
 type process struct {
 	cmd    *exec.Cmd
-	addr   string      // 127.0.0.1 and the port it listens on
-	lines  chan string // its log, line by line
-	exited chan error  // its exit, once its log has ended
+	addr   string     // 127.0.0.1 and the port it listens on
+	log    *logLines  // what it has logged so far
+	read   int        // how many lines of log waitForLog has read
+	exited chan error // its exit, once its log has ended
+}
+
+// logLines collects a process's log as it comes. It never makes the
+// process wait: a log write that blocked would stall the server under test.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+	ended bool
+	more  chan struct{} // has a value when lines were added or the log ended
+}
+
+func (l *logLines) add(line string, ended bool) {
+	l.mu.Lock()
+	if !ended {
+		l.lines = append(l.lines, line)
+	}
+	l.ended = l.ended || ended
+	l.mu.Unlock()
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+}
+
+// since returns the lines after the first n, and whether the log has ended.
+func (l *logLines) since(n int) ([]string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lines[n:], l.ended
 }
 
 // startBinary runs the server on a free port with -slow and args.
 func startBinary(t *testing.T, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"-port", "0", "-slow"}, args...)...)
+	return startBinaryAt(t, binary(t), args...)
+}
+
+// startBinaryAt runs the server built at bin.
+func startBinaryAt(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-port", "0", "-slow"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -130,34 +167,46 @@ func startBinary(t *testing.T, args ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, lines: make(chan string, 1000), exited: make(chan error, 1)}
+	p := &process{cmd: cmd, log: &logLines{more: make(chan struct{}, 1)}, exited: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			p.lines <- sc.Text()
+			p.log.add(sc.Text(), false)
 		}
-		close(p.lines)
+		p.log.add("", true)
 		p.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	line := p.waitForLog(t, "listening on ")
-	p.addr = "127.0.0.1:" + line[strings.LastIndex(line, ":")+1:]
+	port := listeningPort.FindStringSubmatch(line)
+	if port == nil {
+		t.Fatalf("no port in %q", line)
+	}
+	p.addr = "127.0.0.1:" + port[1]
 	return p
 }
 
-// waitForLog reads the log until a line contains want, and returns it.
+// listeningPort finds the port in the log line "listening on [::]:8080".
+var listeningPort = regexp.MustCompile(`listening on \S*:(\d+)`)
+
+// waitForLog reads the log on from where it last stopped until a line
+// contains want, and returns that line.
 func (p *process) waitForLog(t *testing.T, want string) string {
 	t.Helper()
 	timeout := time.After(ioTimeout)
 	for {
-		select {
-		case line, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("the log ended without %q", want)
-			}
+		lines, ended := p.log.since(p.read)
+		for _, line := range lines {
+			p.read++
 			if strings.Contains(line, want) {
 				return line
 			}
+		}
+		if ended {
+			t.Fatalf("the log ended without %q", want)
+		}
+		select {
+		case <-p.log.more:
 		case <-timeout:
 			t.Fatalf("no %q in the log after %v", want, ioTimeout)
 		}
