@@ -1,0 +1,165 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// config is what the server is told at start. Each setting comes from its
+// flag, else its environment variable, else its default: a flag wins, so a
+// one-off run can override what a container's ENV sets.
+type config struct {
+	host          string
+	port          int
+	workers       int
+	queue         int
+	maxConns      int
+	clientTimeout time.Duration
+	drainTimeout  time.Duration
+	wwwDir        string // empty: the files embedded in the binary
+	logLevel      slog.Level
+	logJSON       bool
+	healthcheck   bool // probe a running server instead of being one
+	slow          bool // add /slow, to watch a drain
+}
+
+// setting is one knob: its flag, its environment variable, its default, and
+// how to read a value into a config. read's error says what is allowed.
+type setting struct {
+	flag, env, def, usage string
+	read                  func(c *config, value string) error
+}
+
+var settings = []setting{
+	{"host", "HOST", "0.0.0.0", "address to listen on; 0.0.0.0 is every interface",
+		func(c *config, v string) error { c.host = v; return nil }},
+	{"port", "PORT", "8080", "TCP port to listen on; 0 picks a free one",
+		func(c *config, v string) (err error) { c.port, err = readInt(v, 0, 65535); return }},
+	{"workers", "NUM_WORKERS", strconv.Itoa(defaultWorkers), "requests answered at once",
+		func(c *config, v string) (err error) { c.workers, err = readInt(v, 1, 100_000); return }},
+	{"queue", "QUEUE_SIZE", strconv.Itoa(defaultQueueSize), "complete requests that may wait for a worker; more get 503",
+		func(c *config, v string) (err error) { c.queue, err = readInt(v, 0, 1_000_000); return }},
+	{"max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "connections open at once; more get 503",
+		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, 1, 1_000_000); return }},
+	{"timeout", "CLIENT_TIMEOUT", defaultClientTimeout.String(), "time a whole request may take to arrive",
+		func(c *config, v string) (err error) { c.clientTimeout, err = readDuration(v); return }},
+	{"drain", "DRAIN_TIMEOUT", drainTimeout.String(), "time a shutdown may take to answer what it accepted",
+		func(c *config, v string) (err error) { c.drainTimeout, err = readDuration(v); return }},
+	{"www", "WWW_DIR", "", "directory to serve at /about and /static/; empty: the embedded www/",
+		readWWW},
+	{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error",
+		readLogLevel},
+	{"log-format", "LOG_FORMAT", "text", "text, or json for a container's log collector",
+		readLogFormat},
+}
+
+// parseConfig reads the configuration from args and the environment. For
+// -h it writes the usage to out and returns flag.ErrHelp; for a bad value it
+// returns one line naming the flag or variable, the value, and what is
+// allowed.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("http-server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, and the caller says them once
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		values[i] = fs.String(s.flag, s.def, s.usage)
+	}
+	var c config
+	fs.BoolVar(&c.healthcheck, "healthcheck", false, "probe /health on the configured port; exit 0 if it answers 200, else 1")
+	fs.BoolVar(&c.slow, "slow", false, "add GET /slow?for=DURATION, answered after DURATION, to watch a drain")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(out, fs)
+		}
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q: every setting is a flag (see -h)", fs.Arg(0))
+	}
+	onCommandLine := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	for i, s := range settings {
+		value, source := s.def, "the default of -"+s.flag
+		if v := getenv(s.env); v != "" {
+			value, source = v, s.env
+		}
+		if onCommandLine[s.flag] {
+			value, source = *values[i], "-"+s.flag
+		}
+		if err := s.read(&c, value); err != nil {
+			return config{}, fmt.Errorf("%s %q: %w", source, value, err)
+		}
+	}
+	return c, nil
+}
+
+func readInt(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+	}
+	return n, nil
+}
+
+func readDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 5s or 500ms")
+	}
+	return d, nil
+}
+
+func readWWW(c *config, v string) error {
+	if v != "" {
+		if info, err := os.Stat(v); err != nil || !info.IsDir() {
+			return errors.New("want a directory that exists")
+		}
+	}
+	c.wwwDir = v
+	return nil
+}
+
+func readLogLevel(c *config, v string) error {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "error":
+		return c.logLevel.UnmarshalText([]byte(v))
+	}
+	return errors.New("want debug, info, warn or error")
+}
+
+func readLogFormat(c *config, v string) error {
+	switch strings.ToLower(v) {
+	case "text":
+		c.logJSON = false
+	case "json":
+		c.logJSON = true
+	default:
+		return errors.New("want text or json")
+	}
+	return nil
+}
+
+// printUsage lists every flag with its environment variable and default.
+func printUsage(out io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(out, "Usage: http-server [flags]\n\n"+
+		"An HTTP/1.1 server built from raw TCP. Each setting is a flag or, failing\n"+
+		"that, the environment variable beside it; a flag wins over the variable.\n\n")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "  FLAG\tVARIABLE\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		fmt.Fprintf(w, "  -%s\t%s\t%s\t%s\n", s.flag, s.env, cmp.Or(s.def, `""`), s.usage)
+	}
+	for _, name := range []string{"healthcheck", "slow"} {
+		fmt.Fprintf(w, "  -%s\t\t\t%s\n", name, fs.Lookup(name).Usage)
+	}
+	w.Flush()
+}

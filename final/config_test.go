@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is an environment for parseConfig.
+type env map[string]string
+
+func (e env) get(name string) string { return e[name] }
+
+func TestConfigDefaults(t *testing.T) {
+	got, err := parseConfig(nil, env{}.get, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config{host: "0.0.0.0", port: 8080, workers: defaultWorkers, queue: defaultQueueSize, maxConns: defaultMaxConns,
+		clientTimeout: defaultClientTimeout, drainTimeout: drainTimeout, logLevel: slog.LevelInfo}
+	if got != want {
+		t.Errorf("defaults = %+v; want %+v", got, want)
+	}
+	if drainTimeout > 8*time.Second {
+		t.Errorf("default drain %v; want at most 8s, to fit in docker stop's 10s", drainTimeout)
+	}
+}
+
+// Each setting from its flag and from its variable; a flag wins.
+func TestConfigSources(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		env  env
+		want func(c config) bool
+	}{
+		{"host_flag", []string{"-host", "127.0.0.1"}, nil, func(c config) bool { return c.host == "127.0.0.1" }},
+		{"host_env", nil, env{"HOST": "::1"}, func(c config) bool { return c.host == "::1" }},
+		{"port_flag", []string{"-port", "0"}, nil, func(c config) bool { return c.port == 0 }},
+		{"port_env", nil, env{"PORT": "9000"}, func(c config) bool { return c.port == 9000 }},
+		{"workers_flag", []string{"-workers", "3"}, nil, func(c config) bool { return c.workers == 3 }},
+		{"workers_env", nil, env{"NUM_WORKERS": "4"}, func(c config) bool { return c.workers == 4 }},
+		{"queue_flag", []string{"-queue", "0"}, nil, func(c config) bool { return c.queue == 0 }},
+		{"queue_env", nil, env{"QUEUE_SIZE": "7"}, func(c config) bool { return c.queue == 7 }},
+		{"max_conns_flag", []string{"-max-conns", "5"}, nil, func(c config) bool { return c.maxConns == 5 }},
+		{"max_conns_env", nil, env{"MAX_CONNS": "6"}, func(c config) bool { return c.maxConns == 6 }},
+		{"timeout_flag", []string{"-timeout", "300ms"}, nil, func(c config) bool { return c.clientTimeout == 300*time.Millisecond }},
+		{"timeout_env", nil, env{"CLIENT_TIMEOUT": "2s"}, func(c config) bool { return c.clientTimeout == 2*time.Second }},
+		{"drain_flag", []string{"-drain", "1s"}, nil, func(c config) bool { return c.drainTimeout == time.Second }},
+		{"drain_env", nil, env{"DRAIN_TIMEOUT": "3s"}, func(c config) bool { return c.drainTimeout == 3*time.Second }},
+		{"www_flag", []string{"-www", dir}, nil, func(c config) bool { return c.wwwDir == dir }},
+		{"www_env", nil, env{"WWW_DIR": dir}, func(c config) bool { return c.wwwDir == dir }},
+		{"log_level_flag", []string{"-log-level", "debug"}, nil, func(c config) bool { return c.logLevel == slog.LevelDebug }},
+		{"log_level_env", nil, env{"LOG_LEVEL": "WARN"}, func(c config) bool { return c.logLevel == slog.LevelWarn }},
+		{"log_format_flag", []string{"-log-format", "json"}, nil, func(c config) bool { return c.logJSON }},
+		{"log_format_env", nil, env{"LOG_FORMAT": "json"}, func(c config) bool { return c.logJSON }},
+		{"healthcheck", []string{"-healthcheck"}, nil, func(c config) bool { return c.healthcheck }},
+		{"slow", []string{"-slow"}, nil, func(c config) bool { return c.slow }},
+		{"flag_wins_over_env", []string{"-port", "1234"}, env{"PORT": "5678"}, func(c config) bool { return c.port == 1234 }},
+		{"flag_wins_over_bad_env", []string{"-port", "1234"}, env{"PORT": "abc"}, func(c config) bool { return c.port == 1234 }},
+		{"empty_env_is_unset", nil, env{"PORT": ""}, func(c config) bool { return c.port == 8080 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, tt.env.get, nil)
+			if err != nil || !tt.want(got) {
+				t.Errorf("parseConfig(%q, %v) = %+v, %v", tt.args, tt.env, got, err)
+			}
+		})
+	}
+}
+
+// A bad value is one error naming where it came from, the value, and what
+// is allowed.
+func TestConfigBadValues(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  env
+		want string
+	}{
+		{[]string{"-port", "abc"}, nil, `-port "abc": want a whole number from 0 to 65535`},
+		{nil, env{"PORT": "70000"}, `PORT "70000": want a whole number from 0 to 65535`},
+		{[]string{"-port", "-1"}, nil, `-port "-1": want a whole number from 0 to 65535`},
+		{[]string{"-workers", "0"}, nil, `-workers "0": want a whole number from 1 to 100000`},
+		{nil, env{"NUM_WORKERS": "ten"}, `NUM_WORKERS "ten": want a whole number`},
+		{[]string{"-queue", "-1"}, nil, `-queue "-1": want a whole number from 0`},
+		{[]string{"-max-conns", "0"}, nil, `-max-conns "0": want a whole number from 1`},
+		{[]string{"-timeout", "-1s"}, nil, `-timeout "-1s": want a positive duration`},
+		{[]string{"-timeout", "5"}, nil, `-timeout "5": want a positive duration`},
+		{nil, env{"DRAIN_TIMEOUT": "0s"}, `DRAIN_TIMEOUT "0s": want a positive duration`},
+		{[]string{"-www", "/no/such/dir"}, nil, `-www "/no/such/dir": want a directory that exists`},
+		{nil, env{"LOG_LEVEL": "loud"}, `LOG_LEVEL "loud": want debug, info, warn or error`},
+		{nil, env{"LOG_FORMAT": "xml"}, `LOG_FORMAT "xml": want text or json`},
+		{[]string{"-no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := parseConfig(tt.args, tt.env.get, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("parseConfig(%q, %v) error = %v; want one line with %q", tt.args, tt.env, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := parseConfig([]string{"-h"}, env{}.get, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseConfig(-h) = %v; want flag.ErrHelp", err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), "-"+s.flag) || !strings.Contains(out.String(), s.env) {
+			t.Errorf("-h does not list -%s with %s:\n%s", s.flag, s.env, out.String())
+		}
+	}
+	for _, want := range []string{"-healthcheck", "-slow", "0.0.0.0", "8080", "100", "1000", "5s", "8s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-h does not mention %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// The binary: a bad value exits 2 with one line; -h exits 0.
+func TestBinaryConfigErrors(t *testing.T) {
+	bin := binary(t)
+	tests := []struct {
+		args     []string
+		env      string
+		code     int
+		mentions string
+	}{
+		{[]string{"-port", "abc"}, "", 2, `-port "abc"`},
+		{nil, "PORT=70000", 2, `PORT "70000"`},
+		{[]string{"-workers", "0"}, "", 2, `-workers "0"`},
+		{[]string{"-timeout", "-1s"}, "", 2, `-timeout "-1s"`},
+		{nil, "LOG_FORMAT=xml", 2, `LOG_FORMAT "xml"`},
+		{[]string{"-h"}, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append(tt.args, tt.env), " "), func(t *testing.T) {
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Env = append(os.Environ(), tt.env)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if code != tt.code || tt.code != 0 && (len(lines) != 1 || !strings.Contains(lines[0], tt.mentions)) {
+				t.Errorf("exit %d, stderr %q; want exit %d and one line with %s", code, stderr.String(), tt.code, tt.mentions)
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+module final
+
+go 1.25

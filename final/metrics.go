@@ -1,0 +1,147 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// maxTrackedPaths bounds the paths counted one by one. Past it, a new path
+// counts under otherPaths, so that a client inventing paths cannot grow the
+// server's memory without bound. It is well above this server's handful of
+// routes, for the 404s worth seeing; otherwise arbitrary.
+const maxTrackedPaths = 100
+
+// otherPaths is the path that counts every path past maxTrackedPaths.
+const otherPaths = "(other)"
+
+// metrics counts the requests the server answers. One mutex guards it all:
+// a record takes a few map updates, far less time than anything else a
+// request costs, and a /metrics report then reads one consistent state.
+type metrics struct {
+	started  time.Time
+	mu       sync.Mutex
+	total    int64
+	byStatus map[int]int64
+	byPath   map[string]int64
+}
+
+func newMetrics() *metrics {
+	return &metrics{started: time.Now(), byStatus: make(map[int]int64), byPath: make(map[string]int64)}
+}
+
+// isInternal reports whether path is one of the server's own, /health and
+// /metrics. They are not counted: a probe every few seconds would drown the
+// traffic they are there to show (the seed's _INTERNAL_PATHS). And they are
+// answered without a worker: a probe must get through when every worker is
+// busy, which is when it matters most.
+func isInternal(path string) bool {
+	return path == "/health" || path == "/metrics"
+}
+
+// record counts one answer. path is empty for a request answered before its
+// path was known (a 400, 408, 414, 431 or 505, or a 503 over the connection
+// cap): it counts in the total and by status only.
+func (m *metrics) record(path string, status int) {
+	if isInternal(path) {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.total++
+	m.byStatus[status]++
+	if path == "" {
+		return
+	}
+	if _, tracked := m.byPath[path]; !tracked && len(m.byPath) >= maxTrackedPaths {
+		path = otherPaths
+	}
+	m.byPath[path]++
+}
+
+// uptime is the time since the server started, in seconds to the
+// millisecond.
+func (m *metrics) uptime() float64 {
+	return math.Round(time.Since(m.started).Seconds()*1000) / 1000
+}
+
+// health answers /health: a liveness probe for Docker, Kubernetes or a load
+// balancer. Answering at all is the proof of life.
+func (m *metrics) health(*Request) *Response {
+	return jsonResponse(200, struct {
+		Status    string  `json:"status"`
+		Uptime    float64 `json:"uptime_seconds"`
+		Timestamp string  `json:"timestamp"`
+	}{"ok", m.uptime(), time.Now().UTC().Format(time.RFC3339)})
+}
+
+// workerPool is the pool's stats as /metrics names them. The seed called it
+// thread_pool; goroutines are not threads.
+type workerPool struct {
+	Total  int `json:"total_workers"`
+	Active int `json:"active_workers"`
+	Idle   int `json:"idle_workers"`
+	Queued int `json:"queue_depth"`
+}
+
+// report returns the handler of /metrics, which shows the counts and the
+// pool p as it is at that moment.
+func (m *metrics) report(p *pool) Handler {
+	return func(*Request) *Response {
+		m.mu.Lock()
+		byStatus := make(map[string]int64, len(m.byStatus))
+		for status, n := range m.byStatus {
+			byStatus[strconv.Itoa(status)] = n
+		}
+		total, byPath := m.total, sortPaths(m.byPath)
+		m.mu.Unlock()
+		return jsonResponse(200, struct {
+			Uptime     float64          `json:"uptime_seconds"`
+			Total      int64            `json:"requests_total"`
+			ByStatus   map[string]int64 `json:"requests_by_status"`
+			ByPath     pathCounts       `json:"requests_by_path"`
+			WorkerPool workerPool       `json:"worker_pool"`
+		}{m.uptime(), total, byStatus, byPath, workerPool(p.stats())})
+	}
+}
+
+// pathCounts is requests_by_path: a JSON object whose members come highest
+// count first, ties by path. encoding/json writes a map's keys sorted by
+// key, so an order of our own takes a type of its own.
+type pathCounts []pathCount
+
+type pathCount struct {
+	path string
+	n    int64
+}
+
+func sortPaths(byPath map[string]int64) pathCounts {
+	counts := make(pathCounts, 0, len(byPath))
+	for _, path := range slices.Sorted(maps.Keys(byPath)) {
+		counts = append(counts, pathCount{path, byPath[path]})
+	}
+	slices.SortStableFunc(counts, func(a, b pathCount) int { return cmp.Compare(b.n, a.n) })
+	return counts
+}
+
+// MarshalJSON writes {"/a": 3, "/b": 1} in the slice's order.
+func (pc pathCounts) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, c := range pc {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		key, err := json.Marshal(c.path) // quoted and escaped
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, key...), ':')
+		b = strconv.AppendInt(b, c.n, 10)
+	}
+	return append(b, '}'), nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Shutdown's timing.
+const (
+	// drainTimeout bounds the whole shutdown: how long the requests
+	// accepted before it may take to finish. Past it, the connections still
+	// open are cut and the exit code is 1. 8 s leaves a client that has just
+	// connected its full 5 s to send a request, and fits inside the 10 s
+	// that `docker stop` waits before it kills.
+	drainTimeout = 8 * time.Second
+
+	// idleGrace is how long a connection that has sent nothing gets, once
+	// shutdown begins, to start its request. Its client has committed to
+	// nothing, so it is closed after this, but a request already on its way
+	// through the network still makes it.
+	idleGrace = 1 * time.Second
+
+	// backlogWait is how long the listener keeps accepting after the signal:
+	// the connections the kernel has already completed are in its backlog,
+	// accepted and waiting; Accept takes them at once, and they are served.
+	// Then the listener closes, and new connections are refused.
+	backlogWait = 100 * time.Millisecond
+)
+
+// serveUntilSignal serves srv on ln until SIGINT or SIGTERM, then shuts down
+// and returns the exit code: 0 when every request accepted was answered, 1
+// when the drain timeout cut some, when a second signal forced the exit, or
+// when serving failed.
+func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Only now is the server ready for a signal as well as a connection: a
+	// script that waits for this line may send either at once.
+	slog.Info("listening on " + ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- serve(ln, srv.serveConn) }()
+	select {
+	case err := <-served:
+		slog.Error("server stopped", "err", err)
+		return 1
+	case <-ctx.Done():
+	}
+
+	second := make(chan os.Signal, 1)
+	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
+	stop() // the first signal has done its work; the next one goes to second
+	slog.Info("shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
+	srv.beginShutdown(ln)
+
+	select {
+	case <-served:
+	case <-time.After(drain):
+		slog.Error("drain timeout: cut the connections still open", "cut", srv.cutAll())
+		return 1
+	case sig := <-second:
+		slog.Error("second signal: exiting at once", "signal", sig.String(), "cut", srv.cutAll())
+		return 1
+	}
+	srv.pool.stop()
+	slog.Info("every accepted request was answered; exited cleanly")
+	return 0
+}
+
+// beginShutdown stops the server taking connections, and gives the open
+// ones that have not sent a byte idleGrace to start. It does not wait.
+func (s *server) beginShutdown(ln net.Listener) {
+	s.mu.Lock()
+	s.draining = true
+	for conn, started := range s.conns {
+		if !started {
+			conn.SetReadDeadline(time.Now().Add(idleGrace))
+		}
+	}
+	s.mu.Unlock()
+
+	// Accept what the backlog holds until the deadline; then serve closes
+	// the listener (see serve).
+	if l, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		l.SetDeadline(time.Now().Add(backlogWait))
+	} else {
+		ln.Close()
+	}
+}
+
+// awaitRequest waits for the first byte of the request on conn. Until it
+// comes, the connection is idle, and a shutdown may close it after
+// idleGrace. Once it has come, the client has committed to a request: it is
+// read to its end, within deadline, and answered, shutdown or not.
+func (s *server) awaitRequest(conn net.Conn, br *bufio.Reader, deadline time.Time) {
+	s.mu.Lock()
+	s.conns[conn] = false
+	if s.draining {
+		conn.SetReadDeadline(time.Now().Add(idleGrace))
+	}
+	s.mu.Unlock()
+	if _, err := br.Peek(1); err != nil {
+		return // readRequestHead meets the error again, and reports it
+	}
+	s.mu.Lock()
+	s.conns[conn] = true
+	s.mu.Unlock()
+	conn.SetReadDeadline(deadline) // undo a grace period set as the byte came
+}
+
+// forget stops tracking conn, once it has been served.
+func (s *server) forget(conn net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, conn)
+	s.mu.Unlock()
+}
+
+// cutAll closes every connection still being served, and returns how many.
+func (s *server) cutAll() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for conn := range s.conns {
+		conn.Close()
+	}
+	return len(s.conns)
+}

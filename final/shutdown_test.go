@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// In-process: a shutdown closes a connection that has sent nothing after
+// the grace period, answers one whose request has begun, refuses new ones,
+// and lets serve return once those are done. The race detector sees this.
+func TestBeginShutdown(t *testing.T) {
+	srv := newAppServer(defaultWorkers, defaultQueueSize)
+	srv.clientTimeout = time.Minute
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- serve(ln, srv.serveConn) }()
+
+	idle := dial(t, addr)
+	started := dial(t, addr)
+	io.WriteString(started, "GET /api/hello HTTP/1.1\r\nHo")
+	eventually(t, "both connections tracked, one started", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		n := 0
+		for _, began := range srv.conns {
+			if began {
+				n++
+			}
+		}
+		return len(srv.conns) == 2 && n == 1
+	})
+
+	srv.beginShutdown(ln)
+	eventually(t, "new connections refused", func() bool {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+	if got := readAllWithin(t, idle); got != "" {
+		t.Errorf("idle connection got %q; want a close without an answer", got)
+	}
+	io.WriteString(started, "st: x\r\n\r\n")
+	if resp, _ := parseResponse(t, readAllWithin(t, started), "GET"); resp.StatusCode != 200 {
+		t.Errorf("started request = %d; want 200", resp.StatusCode)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("serve = %v; want nil", err)
+		}
+	case <-time.After(ioTimeout):
+		t.Fatal("serve did not return after its connections were done")
+	}
+	srv.pool.stop()
+}
+
+// The rest run the real binary and send it real signals.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binary builds this stage once per test run and returns its path.
+func binary(t *testing.T) string {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("shutdown tests send Unix signals")
+	}
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "stage07-bin"); binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "server"), ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building the server: %v", binErr)
+	}
+	return filepath.Join(binDir, "server")
+}
+
+// process is the server running as its own process.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string     // 127.0.0.1 and the port it listens on
+	log    *logLines  // what it has logged so far
+	read   int        // how many lines of log waitForLog has read
+	exited chan error // its exit, once its log has ended
+}
+
+// logLines collects a process's log as it comes. It never makes the
+// process wait: a log write that blocked would stall the server under test.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+	ended bool
+	more  chan struct{} // has a value when lines were added or the log ended
+}
+
+func (l *logLines) add(line string, ended bool) {
+	l.mu.Lock()
+	if !ended {
+		l.lines = append(l.lines, line)
+	}
+	l.ended = l.ended || ended
+	l.mu.Unlock()
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+}
+
+// since returns the lines after the first n, and whether the log has ended.
+func (l *logLines) since(n int) ([]string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lines[n:], l.ended
+}
+
+// startBinary runs the server on a free port with -slow and args.
+func startBinary(t *testing.T, args ...string) *process {
+	t.Helper()
+	return startBinaryAt(t, binary(t), args...)
+}
+
+// startBinaryAt runs the server built at bin.
+func startBinaryAt(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-port", "0", "-slow"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, log: &logLines{more: make(chan struct{}, 1)}, exited: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.log.add(sc.Text(), false)
+		}
+		p.log.add("", true)
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	line := p.waitForLog(t, "listening on ")
+	port := listeningPort.FindStringSubmatch(line)
+	if port == nil {
+		t.Fatalf("no port in %q", line)
+	}
+	p.addr = "127.0.0.1:" + port[1]
+	return p
+}
+
+// listeningPort finds the port in the log line "listening on [::]:8080".
+var listeningPort = regexp.MustCompile(`listening on \S*:(\d+)`)
+
+// waitForLog reads the log on from where it last stopped until a line
+// contains want, and returns that line.
+func (p *process) waitForLog(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(ioTimeout)
+	for {
+		lines, ended := p.log.since(p.read)
+		for _, line := range lines {
+			p.read++
+			if strings.Contains(line, want) {
+				return line
+			}
+		}
+		if ended {
+			t.Fatalf("the log ended without %q", want)
+		}
+		select {
+		case <-p.log.more:
+		case <-timeout:
+			t.Fatalf("no %q in the log after %v", want, ioTimeout)
+		}
+	}
+}
+
+// signal sends sig to the server.
+func (p *process) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exitCode waits for the server to exit, at most within, and returns its
+// exit code.
+func (p *process) exitCode(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(within):
+		t.Fatalf("the server did not exit within %v", within)
+		return -1
+	}
+}
+
+// getAsync sends GET path on its own connection and delivers the status,
+// or 0 if the request failed.
+func getAsync(addr, path string) <-chan int {
+	status := make(chan int, 1)
+	go func() {
+		client := http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			status <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	return status
+}
+
+// activeWorkers reads active_workers from /metrics, which is answered even
+// when every worker is busy.
+func activeWorkers(t *testing.T, addr string) int {
+	t.Helper()
+	_, body := getPath(t, addr, "/metrics")
+	var m metricsBody
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.WorkerPool["active_workers"]
+}
+
+// SIGTERM with requests in flight: every one is answered, new connections
+// are refused, the log says so, and the exit is 0, within the drain timeout.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	p := startBinary(t)
+	var inFlight []<-chan int
+	for range 5 {
+		inFlight = append(inFlight, getAsync(p.addr, "/slow?for=2s"))
+	}
+	eventually(t, "5 requests in flight", func() bool { return activeWorkers(t, p.addr) == 5 })
+
+	p.signal(t, syscall.SIGTERM)
+	p.waitForLog(t, "shutting down")
+	eventually(t, "new connections refused", func() bool {
+		conn, err := net.Dial("tcp", p.addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+	for i, status := range inFlight {
+		if got := <-status; got != 200 {
+			t.Errorf("request %d in flight got %d; want 200", i, got)
+		}
+	}
+	p.waitForLog(t, "exited cleanly")
+	if code := p.exitCode(t, drainTimeout); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+}
+
+// A connection that has begun its request when the signal comes is read to
+// its end and answered; one that has sent nothing is closed after the grace
+// period, without an answer.
+func TestShutdownAnswersBegunRequestsOnly(t *testing.T) {
+	p := startBinary(t)
+	idle := dial(t, p.addr)
+	begun := dial(t, p.addr)
+	io.WriteString(begun, "GET /api/hello HTTP/1.1\r\nHo")
+
+	p.signal(t, syscall.SIGTERM)
+	p.waitForLog(t, "shutting down")
+	io.WriteString(begun, "st: x\r\n\r\n")
+	if resp, _ := parseResponse(t, readAllWithin(t, begun), "GET"); resp.StatusCode != 200 {
+		t.Errorf("begun request = %d; want 200", resp.StatusCode)
+	}
+	if got := readAllWithin(t, idle); got != "" {
+		t.Errorf("idle connection got %q; want a close without an answer", got)
+	}
+	if code := p.exitCode(t, drainTimeout); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+}
+
+// A request that outlives the drain timeout is cut: the log says how many,
+// and the exit code is 1.
+func TestShutdownCutsAtDrainTimeout(t *testing.T) {
+	p := startBinary(t)
+	status := getAsync(p.addr, "/slow?for=30s")
+	eventually(t, "1 request in flight", func() bool { return activeWorkers(t, p.addr) == 1 })
+
+	p.signal(t, syscall.SIGTERM)
+	p.waitForLog(t, "shutting down")
+	if line := p.waitForLog(t, "drain timeout"); !strings.Contains(line, "cut=1") {
+		t.Errorf("log %q; want it to say cut=1", line)
+	}
+	if code := p.exitCode(t, ioTimeout); code != 1 {
+		t.Errorf("exit code %d; want 1", code)
+	}
+	if got := <-status; got != 0 {
+		t.Errorf("cut request got %d; want no answer", got)
+	}
+}
+
+// A second signal ends the shutdown at once, with exit code 1.
+func TestSecondSignalForcesExit(t *testing.T) {
+	p := startBinary(t)
+	getAsync(p.addr, "/slow?for=30s")
+	eventually(t, "1 request in flight", func() bool { return activeWorkers(t, p.addr) == 1 })
+
+	p.signal(t, syscall.SIGINT)
+	p.waitForLog(t, "shutting down")
+	p.signal(t, syscall.SIGINT)
+	p.waitForLog(t, "second signal")
+	if code := p.exitCode(t, ioTimeout); code != 1 {
+		t.Errorf("exit code %d; want 1", code)
+	}
+}
