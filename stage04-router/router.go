@@ -179,7 +179,7 @@ func staticFile(fsys fs.FS, name string) Handler {
 
 // staticFiles answers a path under prefix with the file of that name in
 // fsys: with prefix "/static/", /static/a/b.css is a/b.css. Percent-escapes
-// are decoded first, then fs.ValidPath refuses any name with a ".." in it,
+// are decoded first, then fs.ValidPath refuses any name with a ".." element,
 // so no request, escaped or not, reads outside fsys.
 func staticFiles(fsys fs.FS, prefix string) Handler {
 	return func(req *Request) *Response {

@@ -27,7 +27,10 @@ const (
 // client (RFC 9112 §9.6). So after answering, the server half-closes and
 // reads and drops what the client still sends, until the client closes,
 // lingerMaxBytes have come, or lingerTimeout has passed. Only then does it
-// close. The values are net/http's.
+// close. The values are those net/http uses against the same danger: it
+// waits 500 ms after CloseWrite (rstAvoidanceDelay), and reads at most
+// 256 KiB of a body no handler read (maxPostHandlerReadBytes). A client
+// that goes on sending past them can still meet a reset.
 const (
 	lingerTimeout  = 500 * time.Millisecond
 	lingerMaxBytes = 256 << 10
