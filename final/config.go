@@ -28,6 +28,7 @@ type config struct {
 	wwwDir        string // empty: the files embedded in the binary
 	logLevel      slog.Level
 	logJSON       bool
+	deferAccept   bool // Linux: hand a connection over once it has bytes
 	healthcheck   bool // probe a running server instead of being one
 	slow          bool // add /slow, to watch a drain
 }
@@ -60,6 +61,8 @@ var settings = []setting{
 		readLogLevel},
 	{"log-format", "LOG_FORMAT", "text", "text, or json for a container's log collector",
 		readLogFormat},
+	{"defer-accept", "DEFER_ACCEPT", "false", "Linux: take a connection only once its first bytes arrive (see README)",
+		func(c *config, v string) (err error) { c.deferAccept, err = readBool(v); return }},
 }
 
 // parseConfig reads the configuration from args and the environment. For
@@ -69,9 +72,10 @@ var settings = []setting{
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("http-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, and the caller says them once
-	values := make([]*string, len(settings))
+	values := make([]string, len(settings))
 	for i, s := range settings {
-		values[i] = fs.String(s.flag, s.def, s.usage)
+		values[i] = s.def
+		fs.Var(textFlag{&values[i], s.def == "false"}, s.flag, s.usage)
 	}
 	var c config
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "probe /health on the configured port; exit 0 if it answers 200, else 1")
@@ -93,7 +97,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			value, source = v, s.env
 		}
 		if onCommandLine[s.flag] {
-			value, source = *values[i], "-"+s.flag
+			value, source = values[i], "-"+s.flag
 		}
 		if err := s.read(&c, value); err != nil {
 			return config{}, fmt.Errorf("%s %q: %w", source, value, err)
@@ -102,12 +106,37 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	return c, nil
 }
 
+// textFlag holds a flag's text until parseConfig reads it. A setting whose
+// default is "false" is a boolean: "-flag" alone means "-flag=true".
+type textFlag struct {
+	text   *string
+	isBool bool
+}
+
+func (f textFlag) String() string {
+	if f.text == nil {
+		return ""
+	}
+	return *f.text
+}
+
+func (f textFlag) Set(s string) error { *f.text = s; return nil }
+func (f textFlag) IsBoolFlag() bool   { return f.isBool }
+
 func readInt(v string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
 		return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
 	}
 	return n, nil
+}
+
+func readBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errors.New("want true or false")
+	}
+	return b, nil
 }
 
 func readDuration(v string) (time.Duration, error) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +296,20 @@ func TestBinaryJSONLogs(t *testing.T) {
 	}
 	if entry["level"] != "INFO" || entry["path"] != "/api/hello" || entry["status"] != 200.0 {
 		t.Errorf("request log line = %s; want INFO, /api/hello, 200", line)
+	}
+}
+
+// With -defer-accept (Linux), requests are served as before, and a client
+// that sends nothing is still closed without an answer: the kernel hands
+// its connection over after deferAcceptSeconds, then the client timeout
+// runs.
+func TestBinaryDeferAccept(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_DEFER_ACCEPT is Linux's")
+	}
+	addr := startBinary(t, "-defer-accept", "-timeout", "300ms").addr
+	checkRoutes(t, "http://"+addr)
+	if got := readAllWithin(t, dial(t, addr)); got != "" {
+		t.Errorf("silent client got %q; want a close without an answer", got)
 	}
 }

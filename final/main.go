@@ -8,6 +8,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"embed"
 	"errors"
 	"flag"
@@ -80,14 +81,19 @@ func runServer(cfg config) int {
 	srv.maxConns = int64(cfg.maxConns)
 	srv.clientTimeout = cfg.clientTimeout
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
+	// A connection here carries one request and lives for milliseconds, so
+	// TCP keepalive probes, which find dead peers on idle connections, only
+	// cost four setsockopt calls per connection: they are off.
+	lc := net.ListenConfig{KeepAlive: -1, Control: listenControl(cfg.deferAccept)}
+	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
 	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns,
 		"client_timeout", cfg.clientTimeout, "drain_timeout", cfg.drainTimeout,
-		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "slow_route", cfg.slow)
+		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
+		"slow_route", cfg.slow)
 	go srv.logRejections(time.Second, nil)
 	return serveUntilSignal(ln, srv, cfg.drainTimeout)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Limits on what a client may send. Each is enforced where the part it
@@ -71,18 +72,43 @@ func badRequest(text, input string) error {
 
 // Request is an HTTP/1.1 request as read off the wire (RFC 9112 §2.1).
 type Request struct {
-	Method  string            // "GET"
-	Target  string            // as sent: "/a?b=c", "http://host/a", "*"
-	Path    string            // the target's path: "/a"
-	Query   string            // the target's query, without its "?": "b=c"
-	Version string            // "HTTP/1.1" or "HTTP/1.0"
-	Host    string            // the absolute-form target's authority, or Host
-	Headers map[string]string // names lowercased; repeats joined with ", "
+	Method  string  // "GET"
+	Target  string  // as sent: "/a?b=c", "http://host/a", "*"
+	Path    string  // the target's path: "/a"
+	Query   string  // the target's query, without its "?": "b=c"
+	Version string  // "HTTP/1.1" or "HTTP/1.0"
+	Host    string  // the absolute-form target's authority, or Host
+	Headers []Field // as received, names lowercased; read them with Header
 	Body    []byte
 
 	contentLength int64 // from Content-Length; 0 without one
 	chunked       bool  // Transfer-Encoding: chunked
 }
+
+// Header returns the value of the field named name, which must be
+// lowercase, and whether the request has that field. A field sent on
+// several lines has one value: their values joined with ", ", in order
+// (RFC 9110 §5.3); an empty repeat adds only its comma, as a value never
+// ends in whitespace. Joining here, not while parsing, keeps parsing linear
+// however many lines a client repeats.
+func (r *Request) Header(name string) (string, bool) {
+	value, found := "", false
+	for _, f := range r.Headers {
+		switch {
+		case f.Name != name:
+		case !found:
+			value, found = f.Value, true
+		default:
+			value = strings.TrimRight(value+", "+f.Value, " ")
+		}
+	}
+	return value, found
+}
+
+// headBuffers recycles the buffers that heads are read into. The Request
+// keeps a string copy of its head, so the buffer is free once it is parsed,
+// and the next connection can read into it without allocating.
+var headBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // readRequest reads one request, head and body, from br.
 func readRequest(br *bufio.Reader) (*Request, error) {
@@ -102,7 +128,10 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	if _, err := br.Peek(1); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoRequest, err)
 	}
-	head, err := readHead(br)
+	buf := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(buf)
+	head, err := readHead(br, (*buf)[:0])
+	*buf = head
 	if err != nil {
 		return nil, err
 	}
@@ -126,17 +155,16 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 
 // readHead reads the request line and the field lines after it up to the
 // empty line that ends them, and returns them each ended by "\n", whatever
-// ending the client used. Empty lines before the request line are skipped
-// (RFC 9112 §2.2) but count toward its limit.
-func readHead(br *bufio.Reader) ([]byte, error) {
-	head := make([]byte, 0, 1024)
+// ending the client used, appended to head. Empty lines before the request
+// line are skipped (RFC 9112 §2.2) but count toward its limit.
+func readHead(br *bufio.Reader, head []byte) ([]byte, error) {
 	used := 0
 	for len(head) == 0 {
 		var n int
 		var err error
 		head, n, err = readLine(br, head, maxRequestLineBytes-used, errRequestLineTooLong)
 		if err != nil {
-			return nil, err
+			return head, err
 		}
 		used += n
 	}
@@ -148,7 +176,7 @@ func readHead(br *bufio.Reader) ([]byte, error) {
 		var err error
 		head, n, err = readLine(br, head, maxFieldBytes-used, errFieldsTooLarge)
 		if err != nil {
-			return nil, err
+			return head, err
 		}
 		if len(head) == end {
 			return head, nil
@@ -280,7 +308,8 @@ func (r *Request) parseTarget() error {
 
 // parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
 func (r *Request) parseFields(lines string) error {
-	r.Headers = make(map[string]string, strings.Count(lines, "\n"))
+	r.Headers = make([]Field, 0, strings.Count(lines, "\n"))
+	seenHost := false
 	for lines != "" {
 		var line string
 		line, lines, _ = strings.Cut(lines, "\n")
@@ -303,15 +332,11 @@ func (r *Request) parseFields(lines string) error {
 		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
 			return badRequest("control character in field value", line) // RFC 9110 §5.5
 		}
-		if old, seen := r.Headers[name]; seen {
-			if name == "host" {
-				return badRequest("more than one Host", line) // §3.2
-			}
-			// RFC 9110 §5.3: one value, in order; an empty repeat adds
-			// only its comma, as a value never ends in whitespace.
-			value = strings.TrimRight(old+", "+value, " ")
+		if name == "host" && seenHost {
+			return badRequest("more than one Host", line) // §3.2
 		}
-		r.Headers[name] = value
+		seenHost = seenHost || name == "host"
+		r.Headers = append(r.Headers, Field{name, value})
 	}
 	return nil
 }
@@ -320,7 +345,7 @@ func (r *Request) parseFields(lines string) error {
 // field, and no request may carry an invalid one. An absolute-form target
 // has already set r.Host, and its authority wins over the field (§3.2.2).
 func (r *Request) checkHost() error {
-	host, ok := r.Headers["host"]
+	host, ok := r.Header("host")
 	switch {
 	case !ok && r.Version == "HTTP/1.1":
 		return badRequest("missing Host", r.Target)
@@ -368,8 +393,8 @@ func validHost(h string) bool {
 // readers could understand differently is refused, since that difference is
 // how requests get smuggled past a proxy.
 func (r *Request) checkFraming() error {
-	te, hasTE := r.Headers["transfer-encoding"]
-	cl, hasCL := r.Headers["content-length"]
+	te, hasTE := r.Header("transfer-encoding")
+	cl, hasCL := r.Header("content-length")
 	switch {
 	case hasTE && hasCL:
 		return badRequest("both Transfer-Encoding and Content-Length", te) // §6.1

@@ -78,9 +78,12 @@ func TestParseRequest(t *testing.T) {
 	})
 	t.Run("parses_headers_into_lowercase_dict", func(t *testing.T) {
 		req := mustParse(t, reqBytes("GET / HTTP/1.1\nHost: example.com\nContent-Type: text/plain\nX-Custom-Header: Some Value"))
-		want := map[string]string{"host": "example.com", "content-type": "text/plain", "x-custom-header": "Some Value"}
-		if !maps.Equal(req.Headers, want) {
+		want := []Field{{"host", "example.com"}, {"content-type", "text/plain"}, {"x-custom-header", "Some Value"}}
+		if !slices.Equal(req.Headers, want) {
 			t.Errorf("Headers = %v; want %v", req.Headers, want)
+		}
+		if v, ok := req.Header("content-type"); !ok || v != "text/plain" {
+			t.Errorf("Header(content-type) = %q, %v; want text/plain", v, ok)
 		}
 	})
 	t.Run("parses_http_version", func(t *testing.T) {
@@ -304,9 +307,9 @@ func TestFieldValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := mustParse(t, tt.raw).Headers[tt.field]
+			got, ok := mustParse(t, tt.raw).Header(tt.field)
 			if !ok || got != tt.want {
-				t.Errorf("Headers[%q] = %q, %v; want %q", tt.field, got, ok, tt.want)
+				t.Errorf("Header(%q) = %q, %v; want %q", tt.field, got, ok, tt.want)
 			}
 		})
 	}
@@ -424,8 +427,8 @@ func TestReadErrors(t *testing.T) {
 func (r *Request) wire() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.Target, r.Version)
-	for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
-		fmt.Fprintf(&b, "%s: %s\r\n", name, r.Headers[name])
+	for _, f := range r.Headers {
+		fmt.Fprintf(&b, "%s: %s\r\n", f.Name, f.Value)
 	}
 	b.WriteString("\r\n")
 	if !r.chunked {

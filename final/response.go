@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -78,12 +79,24 @@ func errorResponse(status int, text string) *Response {
 	return textResponse(status, strconv.Itoa(status)+" "+statusText[status]+": "+text+"\n")
 }
 
+// wireBuffers recycles the buffers responses are written from, so that a
+// busy server does not allocate one for every response. A buffer over
+// maxPooledBuffer, grown for a large body, is left to the garbage
+// collector rather than kept for the small responses that follow.
+var wireBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuffer = 64 << 10
+
 // writeResponse writes r to w in one write. withBody is false for a
 // response to HEAD, which has every field of the full response, including
 // its Content-Length, and no body (RFC 9110 §9.3.2).
 func writeResponse(w io.Writer, r *Response, withBody bool) error {
-	size := 256 + len(r.Body)
-	_, err := w.Write(r.appendTo(make([]byte, 0, size), time.Now(), withBody))
+	buf := wireBuffers.Get().(*[]byte)
+	*buf = r.appendTo((*buf)[:0], time.Now(), withBody)
+	_, err := w.Write(*buf)
+	if cap(*buf) <= maxPooledBuffer {
+		wireBuffers.Put(buf)
+	}
 	return err
 }
 

@@ -11,7 +11,7 @@ import (
 
 // get is a request for method and path, as the parser would return it.
 func get(method, path string) *Request {
-	return &Request{Method: method, Target: path, Path: path, Version: "HTTP/1.1", Headers: map[string]string{}}
+	return &Request{Method: method, Target: path, Path: path, Version: "HTTP/1.1"}
 }
 
 func okHandler(body string) Handler {

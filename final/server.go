@@ -109,6 +109,11 @@ const (
 	defaultMaxConns = 1000
 )
 
+// readers recycles the 4 KiB read buffers of connections that are done
+// with them, so that a busy server does not allocate and clear one per
+// connection.
+var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
 // server answers HTTP requests: it reads each one on its connection's own
 // goroutine, hands the work of answering it to a pool of workers, and
 // counts every answer in its metrics.
@@ -156,8 +161,10 @@ func (s *server) serveConn(conn net.Conn) {
 	defer s.forget(conn)
 
 	deadline := time.Now().Add(s.clientTimeout)
-	conn.SetDeadline(deadline)
-	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(deadline) // respond sets the write deadline
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer readers.Put(br)
 	s.awaitRequest(conn, br, deadline)
 	req, h, resp := readAndRoute(conn, br, s.router)
 	switch {
@@ -229,6 +236,7 @@ func (s *server) respond(conn net.Conn, start time.Time, req *Request, resp *Res
 	}
 	s.metrics.record(path, resp.Status)
 	conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	cork(conn) // the response and the FIN after it leave as one segment
 	if err := writeResponse(conn, resp, withBody); err != nil {
 		slog.Info("writing response failed", "remote", conn.RemoteAddr(), "err", err)
 	}
@@ -284,7 +292,7 @@ func (s *server) logRejections(interval time.Duration, stop <-chan struct{}) {
 // sent: that refusal, such as a 413 for a declared length over the limit,
 // goes out at once instead.
 func expectContinue(w io.Writer, req *Request) error {
-	expect, ok := req.Headers["expect"]
+	expect, ok := req.Header("expect")
 	switch {
 	case !ok:
 		return nil

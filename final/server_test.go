@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,8 +295,8 @@ func describe(req *Request) *Response {
 	fmt.Fprintf(&b, "method:  %s\ntarget:  %s\npath:    %s\nquery:   %s\nversion: %s\nhost:    %s\n",
 		req.Method, req.Target, req.Path, req.Query, req.Version, req.Host)
 	fmt.Fprintf(&b, "headers: %d\n", len(req.Headers))
-	for _, name := range slices.Sorted(maps.Keys(req.Headers)) {
-		fmt.Fprintf(&b, "  %s: %s\n", name, req.Headers[name])
+	for _, f := range req.Headers {
+		fmt.Fprintf(&b, "  %s: %s\n", f.Name, f.Value)
 	}
 	fmt.Fprintf(&b, "body:    %d bytes\n", len(req.Body))
 	return textResponse(200, b.String())

@@ -41,8 +41,10 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Only now is the server ready for a signal as well as a connection: a
-	// script that waits for this line may send either at once.
-	slog.Info("listening on " + ln.Addr().String())
+	// script that waits for this line may send either at once. The line is
+	// written whatever the log level: with -port 0 it is how anyone learns
+	// the port.
+	logAlways(slog.LevelInfo, "listening on "+ln.Addr().String())
 	served := make(chan error, 1)
 	go func() { served <- serve(ln, srv.serveConn) }()
 	select {
@@ -70,6 +72,13 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	srv.pool.stop()
 	slog.Info("every accepted request was answered; exited cleanly")
 	return 0
+}
+
+// logAlways logs msg at level even when the configured level is above it.
+// A Logger checks the level before it calls its Handler; calling the
+// Handler directly skips that check.
+func logAlways(level slog.Level, msg string) {
+	slog.Default().Handler().Handle(context.Background(), slog.NewRecord(time.Now(), level, msg, 0))
 }
 
 // beginShutdown stops the server taking connections, and gives the open
@@ -109,8 +118,11 @@ func (s *server) awaitRequest(conn net.Conn, br *bufio.Reader, deadline time.Tim
 	}
 	s.mu.Lock()
 	s.conns[conn] = true
+	graced := s.draining // a shutdown may have cut the wait short as the byte came
 	s.mu.Unlock()
-	conn.SetReadDeadline(deadline) // undo a grace period set as the byte came
+	if graced {
+		conn.SetReadDeadline(deadline) // undo it: the request has begun
+	}
 }
 
 // forget stops tracking conn, once it has been served.

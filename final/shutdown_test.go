@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +91,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary builds this stage once per test run and returns its path.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("shutdown tests send Unix signals")
@@ -151,15 +150,20 @@ func (l *logLines) since(n int) ([]string, bool) {
 }
 
 // startBinary runs the server on a free port with -slow and args.
-func startBinary(t *testing.T, args ...string) *process {
+func startBinary(t testing.TB, args ...string) *process {
 	t.Helper()
 	return startBinaryAt(t, binary(t), args...)
 }
 
 // startBinaryAt runs the server built at bin.
-func startBinaryAt(t *testing.T, bin string, args ...string) *process {
+func startBinaryAt(t testing.TB, bin string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-port", "0", "-slow"}, args...)...)
+	return startProcess(t, exec.Command(bin, append([]string{"-port", "0", "-slow"}, args...)...))
+}
+
+// startProcess starts cmd and waits until it logs that it is listening.
+func startProcess(t testing.TB, cmd *exec.Cmd) *process {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +195,7 @@ var listeningPort = regexp.MustCompile(`listening on \S*:(\d+)`)
 
 // waitForLog reads the log on from where it last stopped until a line
 // contains want, and returns that line.
-func (p *process) waitForLog(t *testing.T, want string) string {
+func (p *process) waitForLog(t testing.TB, want string) string {
 	t.Helper()
 	timeout := time.After(ioTimeout)
 	for {
@@ -245,17 +249,7 @@ func (p *process) exitCode(t *testing.T, within time.Duration) int {
 // or 0 if the request failed.
 func getAsync(addr, path string) <-chan int {
 	status := make(chan int, 1)
-	go func() {
-		client := http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
-		resp, err := client.Get("http://" + addr + path)
-		if err != nil {
-			status <- 0
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		status <- resp.StatusCode
-	}()
+	go func() { status <- getStatus(addr, path) }()
 	return status
 }
 
