@@ -61,7 +61,11 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	srv.beginShutdown(ln)
 
 	select {
-	case <-served:
+	case err := <-served:
+		if err != nil {
+			slog.Error("server stopped while draining", "err", err)
+			return 1
+		}
 	case <-time.After(drain):
 		slog.Error("drain timeout: cut the connections still open", "cut", srv.cutAll())
 		return 1
