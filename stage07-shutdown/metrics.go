@@ -45,8 +45,9 @@ func isInternal(path string) bool {
 }
 
 // record counts one answer. path is empty for a request answered before its
-// path was known (a 400, 408, 414, 431 or 505, or a 503 over the connection
-// cap): it counts in the total and by status only.
+// path was known (a 400, 408, 414, 431, 505, or 501 for a transfer coding,
+// from the parser, or a 503 over the connection cap): it counts in the total
+// and by status only.
 func (m *metrics) record(path string, status int) {
 	if isInternal(path) {
 		return
