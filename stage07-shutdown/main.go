@@ -2,7 +2,7 @@
 // connections, answers every request it has accepted, and exits 0.
 //
 //	go run . -slow
-//	curl localhost:8080/slow?for=3s &   # then press Ctrl-C in the server's terminal
+//	curl 'localhost:8080/slow?for=3s' &   # then press Ctrl-C in the server's terminal
 package main
 
 import (
