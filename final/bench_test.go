@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
@@ -80,12 +82,13 @@ func netHTTPHandler(p *pool, m *metrics) http.Handler {
 
 // serveNetHTTP serves the routes with net/http on ln until it is closed,
 // with keep-alives off: one request per connection, as this server does.
-func serveNetHTTP(ln net.Listener) (stop func()) {
+func serveNetHTTP(ln net.Listener) *http.Server {
 	p, m := newPool(defaultWorkers, defaultQueueSize), newMetrics()
 	srv := &http.Server{Handler: netHTTPHandler(p, m)}
+	srv.RegisterOnShutdown(p.stop)
 	srv.SetKeepAlivesEnabled(false)
 	go srv.Serve(ln)
-	return func() { srv.Close(); p.stop() }
+	return srv
 }
 
 // startNetHTTP serves the routes with net/http on a free port.
@@ -94,7 +97,8 @@ func startNetHTTP(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(serveNetHTTP(ln))
+	srv := serveNetHTTP(ln)
+	b.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 
@@ -163,20 +167,39 @@ func BenchmarkServe(b *testing.B) {
 	}
 }
 
-// TestNetHTTPBaseline is not a test: BenchmarkServerCPU runs the test
-// binary again with NETHTTP_BASELINE set, to run this as the net/http
-// server in a process of its own, until it is killed.
+// TestNetHTTPBaseline is not a test: BenchmarkServerCPU and
+// TestShutdownUnderLoad run the test binary again with NETHTTP_BASELINE
+// set, to run this as the net/http server in a process of its own. On
+// SIGTERM it shuts down as a careful net/http program does, with
+// Server.Shutdown and the same drain time as this server's.
 func TestNetHTTPBaseline(t *testing.T) {
 	if os.Getenv("NETHTTP_BASELINE") == "" {
 		t.Skip("the net/http baseline server of BenchmarkServerCPU")
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveNetHTTP(ln)
+	srv := serveNetHTTP(ln)
 	slog.Info("listening on " + ln.Addr().String())
-	select {}
+	<-ctx.Done()
+	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		slog.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+	slog.Info("exited cleanly")
+	os.Exit(0)
+}
+
+// startNetHTTPProcess runs the net/http baseline in a process of its own.
+func startNetHTTPProcess(t testing.TB) *process {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNetHTTPBaseline$")
+	cmd.Env = append(os.Environ(), "NETHTTP_BASELINE=1")
+	return startProcess(t, cmd)
 }
 
 // processCPU is the CPU time, user and system, that process pid has used,
@@ -210,11 +233,7 @@ func BenchmarkServerCPU(b *testing.B) {
 		{"go-raw", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn") }},
 		{"go-raw-defer-accept", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn", "-defer-accept") }},
 		{"go-raw-with-request-log", func(b *testing.B) *process { return startBinary(b) }},
-		{"net-http", func(b *testing.B) *process {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestNetHTTPBaseline$")
-			cmd.Env = append(os.Environ(), "NETHTTP_BASELINE=1")
-			return startProcess(b, cmd)
-		}},
+		{"net-http", func(b *testing.B) *process { return startNetHTTPProcess(b) }},
 	}
 	request := []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
 	perRequest := make(map[string]float64)

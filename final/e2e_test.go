@@ -5,12 +5,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -311,5 +315,88 @@ func TestBinaryDeferAccept(t *testing.T) {
 	checkRoutes(t, "http://"+addr)
 	if got := readAllWithin(t, dial(t, addr)); got != "" {
 		t.Errorf("silent client got %q; want a close without an answer", got)
+	}
+}
+
+// loadResult is what happened to the requests of a run under load.
+type loadResult struct {
+	answered   atomic.Int64 // a whole 200
+	refused    atomic.Int64 // the connection was refused: the listener had closed
+	reset      atomic.Int64 // the kernel reset a connection nobody had accepted
+	unanswered atomic.Int64 // the connection was accepted and closed without an answer
+}
+
+// hitOnce connects, sends one request, reads to the end, and counts what
+// happened.
+func (r *loadResult) hitOnce(addr string) {
+	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		r.refused.Add(1)
+		return
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(ioTimeout))
+	_, werr := io.WriteString(conn, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+	got, rerr := io.ReadAll(conn)
+	switch {
+	case werr == nil && rerr == nil && strings.HasPrefix(string(got), "HTTP/1.1 200 OK\r\n"):
+		r.answered.Add(1)
+	case len(got) == 0 && (errors.Is(werr, syscall.ECONNRESET) || errors.Is(rerr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE)):
+		r.reset.Add(1)
+	default:
+		r.unanswered.Add(1)
+	}
+}
+
+// loadAndSignal runs 32 clients that loop connect, request, read against p;
+// once warm answers have come, it sends SIGTERM, and the clients go on
+// until the server has exited.
+func loadAndSignal(t *testing.T, p *process, warm int64) *loadResult {
+	var r loadResult
+	stop := make(chan struct{})
+	var clients sync.WaitGroup
+	for range 32 {
+		clients.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					r.hitOnce(p.addr)
+				}
+			}
+		})
+	}
+	eventually(t, "the clients warm", func() bool { return r.answered.Load() >= warm })
+	p.signal(t, syscall.SIGTERM)
+	code := p.exitCode(t, drainTimeout+ioTimeout)
+	close(stop)
+	clients.Wait()
+	if code != 0 {
+		t.Errorf("exit code %d after SIGTERM under load; want 0", code)
+	}
+	return &r
+}
+
+// The contract's test: 32 clients loop connect, request, read; SIGTERM
+// comes in the middle. Every connection this server accepted is answered;
+// the only failures are connections refused or reset after the listener
+// closed, which no server can answer. net/http's Server.Shutdown is run
+// through the same test, and its figures logged beside these.
+func TestShutdownUnderLoad(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sends Unix signals")
+	}
+	const warm = 3000
+	ours := loadAndSignal(t, startBinary(t, "-log-level", "warn"), warm)
+	theirs := loadAndSignal(t, startNetHTTPProcess(t), warm)
+	report := func(name string, r *loadResult) {
+		t.Logf("%-8s answered %5d, refused %4d, reset by the kernel %3d, accepted and left unanswered %2d",
+			name, r.answered.Load(), r.refused.Load(), r.reset.Load(), r.unanswered.Load())
+	}
+	report("go-raw", ours)
+	report("net/http", theirs)
+	if n := ours.unanswered.Load(); n != 0 {
+		t.Errorf("%d connections were accepted and closed without an answer; want none", n)
 	}
 }

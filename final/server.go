@@ -164,7 +164,7 @@ func (s *server) serveConn(conn net.Conn) {
 	conn.SetReadDeadline(deadline) // respond sets the write deadline
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)
-	defer readers.Put(br)
+	defer func() { br.Reset(nil); readers.Put(br) }() // hold no closed conn
 	s.awaitRequest(conn, br, deadline)
 	req, h, resp := readAndRoute(conn, br, s.router)
 	switch {
