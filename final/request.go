@@ -32,6 +32,13 @@ const (
 	// route here reads a body; 1 MiB leaves room for a learner's own.
 	maxBodyBytes = 1 << 20
 
+	// maxChunkedBytes bounds a chunked body as it comes on the wire: data,
+	// sizes, extensions and line endings. Past it: 413. Twice the body
+	// limit is room for any sensible chunking; without it, a client could
+	// send a gigabyte of extensions around a few bytes of data
+	// (net/http's CVE-2023-39326).
+	maxChunkedBytes = 2 * maxBodyBytes
+
 	// maxChunkLineBytes bounds one chunk-size line with its extensions.
 	// Past it: 400. A size needs 16 hex digits at most; the rest is room
 	// for extensions, which this server ignores.
@@ -62,13 +69,17 @@ var (
 	errBadChunk           error = statusError{400, "malformed chunked body"}
 )
 
-// badRequest returns a 400 whose log message quotes the offending input.
-func badRequest(text, input string) error {
+// reject returns an error answered with code and text, whose log message
+// quotes the offending input, cut at maxQuote bytes.
+func reject(code int, text, input string) error {
 	if len(input) > maxQuote {
 		input = input[:maxQuote] + "..."
 	}
-	return fmt.Errorf("%w: %q", statusError{400, text}, input)
+	return fmt.Errorf("%w: %q", statusError{code, text}, input)
 }
+
+// badRequest is reject with 400 Bad Request.
+func badRequest(text, input string) error { return reject(400, text, input) }
 
 // Request is an HTTP/1.1 request as read off the wire (RFC 9112 §2.1).
 type Request struct {
@@ -87,22 +98,41 @@ type Request struct {
 
 // Header returns the value of the field named name, which must be
 // lowercase, and whether the request has that field. A field sent on
-// several lines has one value: their values joined with ", ", in order
-// (RFC 9110 §5.3); an empty repeat adds only its comma, as a value never
-// ends in whitespace. Joining here, not while parsing, keeps parsing linear
-// however many lines a client repeats.
+// several lines has one value, as joinFieldValues joins them.
 func (r *Request) Header(name string) (string, bool) {
 	value, found := "", false
+	var rest []string
 	for _, f := range r.Headers {
 		switch {
 		case f.Name != name:
 		case !found:
 			value, found = f.Value, true
 		default:
-			value = strings.TrimRight(value+", "+f.Value, " ")
+			rest = append(rest, f.Value)
 		}
 	}
+	if rest != nil {
+		value = joinFieldValues(value, rest)
+	}
 	return value, found
+}
+
+// joinFieldValues joins the values of a field sent on several lines into
+// one, in order, with ", " (RFC 9110 §5.3). An empty value adds only its
+// comma, as a value never ends in whitespace. Joining once, when all the
+// values are known, keeps many repeated lines linear: joining line by line
+// would copy the growing value again for each.
+func joinFieldValues(first string, rest []string) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for _, v := range rest {
+		b.WriteByte(',')
+		if v != "" {
+			b.WriteByte(' ')
+			b.WriteString(v)
+		}
+	}
+	return b.String()
 }
 
 // headBuffers recycles the buffers that heads are read into. The Request
@@ -125,8 +155,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 // readRequestHead reads the request line and the header fields, and checks
 // that the body's length can be known, but does not read the body.
 func readRequestHead(br *bufio.Reader) (*Request, error) {
-	if _, err := br.Peek(1); err != nil {
+	first, err := br.Peek(1)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoRequest, err)
+	}
+	// A request begins with a method, or an empty line. Anything else, such
+	// as a TLS handshake sent to a plain-text port, is refused at once,
+	// rather than read until a line ends or the client timeout passes.
+	if c := first[0]; c != '\r' && c != '\n' && !isToken(string(first)) {
+		return nil, badRequest("not an HTTP request", string(first))
 	}
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
@@ -264,7 +301,7 @@ func parseVersion(v string) (string, error) {
 	}
 	switch {
 	case v[5] != '1':
-		return "", fmt.Errorf("%w: %q", statusError{505, "HTTP version not supported"}, v)
+		return "", reject(505, "HTTP version not supported", v)
 	case v[7] == '0':
 		return "HTTP/1.0", nil
 	default:
@@ -423,7 +460,7 @@ func (r *Request) parseTransferEncoding(te string) error {
 		}
 	}
 	if len(codings) > 1 {
-		return fmt.Errorf("%w: %q", statusError{501, "transfer coding not implemented"}, te)
+		return reject(501, "transfer coding not implemented", te)
 	}
 	r.chunked = true
 	return nil
@@ -478,10 +515,14 @@ func (r *Request) readBody(br *bufio.Reader) error {
 //	\r\n
 func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 	line := make([]byte, 0, 32)
-	for {
+	for wire := 0; ; {
 		var err error
-		if line, _, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
+		var n int
+		if line, n, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
 			return err
+		}
+		if wire += n; wire > maxChunkedBytes {
+			return errBodyTooLarge
 		}
 		digits, _, _ := strings.Cut(string(line), ";")
 		digits = strings.TrimRight(digits, " \t")
@@ -499,9 +540,10 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 			return err
 		}
 		// The data must end where its size said: a line ending, nothing else.
-		if line, _, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
+		if line, n, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
 			return err
 		}
+		wire += int(size) + n
 		if len(line) > 0 {
 			return errBadChunk
 		}

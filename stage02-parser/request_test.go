@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // reqBytes turns a readable request head into wire bytes: each "\n" becomes
@@ -150,6 +151,7 @@ var requestRules = []struct {
 	{"cr_as_only_line_ending", "GET / HTTP/1.1\rHost: x\r\r", 400},
 	{"head_cut_short", "GET / HTTP/1.1\r\nHost: x\r\n", 400},
 	{"empty_input", "", 400},
+	{"tls_handshake", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400},
 
 	// The request line (RFC 9112 §3).
 	{"two_spaces_after_method", reqBytes("GET  / HTTP/1.1\nHost: x"), 400},
@@ -342,6 +344,21 @@ func TestLimits(t *testing.T) {
 		filler := n - len(host) - len("X: \r\n") - len("\r\n")
 		return host + "X: " + strings.Repeat("f", filler) + "\r\n\r\n"
 	}
+	// chunkedOnWire returns a chunked body that takes exactly n bytes on the
+	// wire, sizes and extensions included: chunks of one byte, padded out
+	// with an extension, then the last chunk.
+	chunkedOnWire := func(n int) string {
+		var b strings.Builder
+		for left := n - len("0\r\n"); left > 0; {
+			wire := min(left, maxChunkLineBytes+len("x\r\n"))
+			if rest := left - wire; rest > 0 && rest < len("1;\r\nx\r\n") {
+				wire -= len("1;\r\nx\r\n") // leave room for one more chunk
+			}
+			b.WriteString("1;" + strings.Repeat("e", wire-len("1;\r\nx\r\n")) + "\r\nx\r\n")
+			left -= wire
+		}
+		return b.String() + "0\r\n\r\n"
+	}
 	// chunkedBody returns a chunked body whose chunks hold n bytes in all.
 	chunkedBody := func(n int) string {
 		return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", n, strings.Repeat("b", n))
@@ -364,6 +381,8 @@ func TestLimits(t *testing.T) {
 		{"body_over_limit_declared_only", post + fmt.Sprintf("Content-Length: %d\r\n\r\n", maxBodyBytes+1), 413},
 		{"chunked_at_limit", post + "Transfer-Encoding: chunked\r\n\r\n" + chunkedBody(maxBodyBytes), 200},
 		{"chunked_over_limit", post + "Transfer-Encoding: chunked\r\n\r\n" + chunkedBody(maxBodyBytes+1), 413},
+		{"chunked_wire_at_limit", post + "Transfer-Encoding: chunked\r\n\r\n" + chunkedOnWire(maxChunkedBytes), 200},
+		{"chunked_wire_over_limit", post + "Transfer-Encoding: chunked\r\n\r\n" + chunkedOnWire(maxChunkedBytes+1), 413},
 		{"chunk_line_at_limit", post + "Transfer-Encoding: chunked\r\n\r\n0;" + strings.Repeat("e", maxChunkLineBytes-len("0;\r\n")) + "\r\n\r\n", 200},
 		{"chunk_line_over_limit", post + "Transfer-Encoding: chunked\r\n\r\n0;" + strings.Repeat("e", maxChunkLineBytes+1-len("0;\r\n")) + "\r\n\r\n", 400},
 		{"trailers_at_limit", post + "Transfer-Encoding: chunked\r\n\r\n0\r\n" + fields(maxFieldBytes), 200},
@@ -394,6 +413,41 @@ func TestSplitReads(t *testing.T) {
 					t.Errorf("split read = %+v, %v; want %+v, %v", got, err, want, wantErr)
 				}
 			})
+		}
+	}
+}
+
+// A first byte that cannot begin a request is refused at once: the parser
+// does not wait for a line end that a TLS handshake, say, will never send.
+func TestRefusesNonHTTPAtOnce(t *testing.T) {
+	client, server := io.Pipe()
+	defer server.Close()
+	go server.Write([]byte{0x16, 0x03, 0x01}) // a TLS ClientHello begins so
+	done := make(chan error, 1)
+	go func() {
+		_, err := readRequest(bufio.NewReader(client))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if statusOf(err) != 400 {
+			t.Errorf("readRequest = %v; want 400", err)
+		}
+	case <-time.After(ioTimeout):
+		t.Fatal("the parser is still waiting for more of a TLS handshake")
+	}
+}
+
+// The log may quote a bad input, but only so much of it (maxQuote).
+func TestErrorQuotesAreCapped(t *testing.T) {
+	long := strings.Repeat("g", 10_000)
+	for _, raw := range []string{
+		reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: " + long + ", chunked"),
+		reqBytes("GET / HTTP/" + long + "\nHost: x"),
+		reqBytes("GET / HTTP/1.1\nHost: x\nX" + long),
+	} {
+		if _, err := parseRequest([]byte(raw)); err == nil || len(err.Error()) > 2*maxQuote {
+			t.Errorf("error for a %d-byte input = %d bytes long; want at most %d", len(raw), len(fmt.Sprint(err)), 2*maxQuote)
 		}
 	}
 }
@@ -487,6 +541,22 @@ func BenchmarkReadRequest(b *testing.B) {
 	for b.Loop() {
 		raw.Reset(browserGET)
 		br.Reset(raw)
+		if _, err := readRequest(br); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A head of the same field on many short lines: the joining stays linear.
+func BenchmarkReadRepeatedFields(b *testing.B) {
+	raw := "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X: a\r\n", (maxFieldBytes-100)/len("X: a\r\n")) + "\r\n"
+	r := strings.NewReader(raw)
+	br := bufio.NewReader(r)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(raw)
+		br.Reset(r)
 		if _, err := readRequest(br); err != nil {
 			b.Fatal(err)
 		}

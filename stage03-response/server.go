@@ -119,7 +119,7 @@ func expectContinue(w io.Writer, req *Request) error {
 	case !ok:
 		return nil
 	case !strings.EqualFold(expect, "100-continue"):
-		return fmt.Errorf("%w: %q", statusError{417, "unsupported expectation"}, expect)
+		return reject(417, "unsupported expectation", expect)
 	case req.Version == "HTTP/1.0":
 		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
 	case req.contentLength > maxBodyBytes:

@@ -31,6 +31,13 @@ const (
 	// route here reads a body; 1 MiB leaves room for a learner's own.
 	maxBodyBytes = 1 << 20
 
+	// maxChunkedBytes bounds a chunked body as it comes on the wire: data,
+	// sizes, extensions and line endings. Past it: 413. Twice the body
+	// limit is room for any sensible chunking; without it, a client could
+	// send a gigabyte of extensions around a few bytes of data
+	// (net/http's CVE-2023-39326).
+	maxChunkedBytes = 2 * maxBodyBytes
+
 	// maxChunkLineBytes bounds one chunk-size line with its extensions.
 	// Past it: 400. A size needs 16 hex digits at most; the rest is room
 	// for extensions, which this server ignores.
@@ -61,13 +68,17 @@ var (
 	errBadChunk           error = statusError{400, "malformed chunked body"}
 )
 
-// badRequest returns a 400 whose log message quotes the offending input.
-func badRequest(text, input string) error {
+// reject returns an error answered with code and text, whose log message
+// quotes the offending input, cut at maxQuote bytes.
+func reject(code int, text, input string) error {
 	if len(input) > maxQuote {
 		input = input[:maxQuote] + "..."
 	}
-	return fmt.Errorf("%w: %q", statusError{400, text}, input)
+	return fmt.Errorf("%w: %q", statusError{code, text}, input)
 }
+
+// badRequest is reject with 400 Bad Request.
+func badRequest(text, input string) error { return reject(400, text, input) }
 
 // Request is an HTTP/1.1 request as read off the wire (RFC 9112 §2.1).
 type Request struct {
@@ -99,8 +110,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 // readRequestHead reads the request line and the header fields, and checks
 // that the body's length can be known, but does not read the body.
 func readRequestHead(br *bufio.Reader) (*Request, error) {
-	if _, err := br.Peek(1); err != nil {
+	first, err := br.Peek(1)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoRequest, err)
+	}
+	// A request begins with a method, or an empty line. Anything else, such
+	// as a TLS handshake sent to a plain-text port, is refused at once,
+	// rather than read until a line ends or the client timeout passes.
+	if c := first[0]; c != '\r' && c != '\n' && !isToken(string(first)) {
+		return nil, badRequest("not an HTTP request", string(first))
 	}
 	head, err := readHead(br)
 	if err != nil {
@@ -236,7 +254,7 @@ func parseVersion(v string) (string, error) {
 	}
 	switch {
 	case v[5] != '1':
-		return "", fmt.Errorf("%w: %q", statusError{505, "HTTP version not supported"}, v)
+		return "", reject(505, "HTTP version not supported", v)
 	case v[7] == '0':
 		return "HTTP/1.0", nil
 	default:
@@ -281,6 +299,7 @@ func (r *Request) parseTarget() error {
 // parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
 func (r *Request) parseFields(lines string) error {
 	r.Headers = make(map[string]string, strings.Count(lines, "\n"))
+	var repeats map[string][]string // later values of a name, joined at the end
 	for lines != "" {
 		var line string
 		line, lines, _ = strings.Cut(lines, "\n")
@@ -303,17 +322,40 @@ func (r *Request) parseFields(lines string) error {
 		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
 			return badRequest("control character in field value", line) // RFC 9110 §5.5
 		}
-		if old, seen := r.Headers[name]; seen {
+		if _, seen := r.Headers[name]; seen {
 			if name == "host" {
 				return badRequest("more than one Host", line) // §3.2
 			}
-			// RFC 9110 §5.3: one value, in order; an empty repeat adds
-			// only its comma, as a value never ends in whitespace.
-			value = strings.TrimRight(old+", "+value, " ")
+			if repeats == nil {
+				repeats = make(map[string][]string)
+			}
+			repeats[name] = append(repeats[name], value)
+			continue
 		}
 		r.Headers[name] = value
 	}
+	for name, values := range repeats {
+		r.Headers[name] = joinFieldValues(r.Headers[name], values)
+	}
 	return nil
+}
+
+// joinFieldValues joins the values of a field sent on several lines into
+// one, in order, with ", " (RFC 9110 §5.3). An empty value adds only its
+// comma, as a value never ends in whitespace. Joining once, when all the
+// lines are in, keeps a head of many repeated lines linear: joining line by
+// line would copy the growing value again for each.
+func joinFieldValues(first string, rest []string) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for _, v := range rest {
+		b.WriteByte(',')
+		if v != "" {
+			b.WriteByte(' ')
+			b.WriteString(v)
+		}
+	}
+	return b.String()
 }
 
 // checkHost applies RFC 9112 §3.2: an HTTP/1.1 request must carry a Host
@@ -398,7 +440,7 @@ func (r *Request) parseTransferEncoding(te string) error {
 		}
 	}
 	if len(codings) > 1 {
-		return fmt.Errorf("%w: %q", statusError{501, "transfer coding not implemented"}, te)
+		return reject(501, "transfer coding not implemented", te)
 	}
 	r.chunked = true
 	return nil
@@ -453,10 +495,14 @@ func (r *Request) readBody(br *bufio.Reader) error {
 //	\r\n
 func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 	line := make([]byte, 0, 32)
-	for {
+	for wire := 0; ; {
 		var err error
-		if line, _, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
+		var n int
+		if line, n, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
 			return err
+		}
+		if wire += n; wire > maxChunkedBytes {
+			return errBodyTooLarge
 		}
 		digits, _, _ := strings.Cut(string(line), ";")
 		digits = strings.TrimRight(digits, " \t")
@@ -474,9 +520,10 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 			return err
 		}
 		// The data must end where its size said: a line ending, nothing else.
-		if line, _, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
+		if line, n, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
 			return err
 		}
+		wire += int(size) + n
 		if len(line) > 0 {
 			return errBadChunk
 		}
