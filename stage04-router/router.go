@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -191,11 +193,31 @@ func staticFiles(fsys fs.FS, prefix string) Handler {
 	}
 }
 
+// maxStaticFileBytes bounds a file the static handlers serve. A file is
+// read whole into memory and must reach the client within the write
+// timeout, so past it the answer is 500, and the log names the file. 4 MiB
+// is far above anything in www/; a site of larger files wants a server
+// that streams them.
+const maxStaticFileBytes = 4 << 20
+
 // serveFile answers with the file name of fsys, typed by its extension.
+// Only a regular file is served: opening a named pipe would block a worker
+// until someone wrote to it.
 func serveFile(fsys fs.FS, name string) *Response {
-	body, err := fs.ReadFile(fsys, name)
-	if err != nil {
+	info, err := fs.Stat(fsys, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular():
 		return errorResponse(404, "no file "+name)
+	case err == nil && info.Size() > maxStaticFileBytes:
+		err = fmt.Errorf("%d bytes, over the %d a static file may have", info.Size(), maxStaticFileBytes)
+	}
+	var body []byte
+	if err == nil {
+		body, err = fs.ReadFile(fsys, name)
+	}
+	if err != nil {
+		slog.Error("cannot serve a static file", "name", name, "err", err)
+		return errorResponse(500, "cannot serve this file")
 	}
 	return &Response{Status: 200, ContentType: contentTypes[path.Ext(name)], Body: body}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -177,6 +178,9 @@ func TestStaticFiles(t *testing.T) {
 		"css/site.css":   {Data: []byte("p{}")},
 		"notes.unknown":  {Data: []byte("?")},
 		"with space.txt": {Data: []byte("spaced")},
+		"pipe":           {Mode: fs.ModeNamedPipe},
+		"big.txt":        {Data: make([]byte, maxStaticFileBytes+1)},
+		"at_limit.txt":   {Data: make([]byte, maxStaticFileBytes)},
 	}
 	h := staticFiles(files, "/static/")
 	tests := []struct {
@@ -198,10 +202,14 @@ func TestStaticFiles(t *testing.T) {
 		{"/static/..%2fsecret", 404, ""},
 		{"/static//etc/passwd", 404, ""},
 		{"/static/%zz", 404, ""},
+		{"/static/pipe", 404, ""},
+		{"/static/at_limit.txt", 200, "text/plain; charset=utf-8"},
+		{"/static/big.txt", 500, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			resp := h(get("GET", tt.path))
+			var resp *Response
+			captureLog(t, func() { resp = h(get("GET", tt.path)) })
 			if resp.Status != tt.status || tt.status == 200 && resp.ContentType != tt.contentType {
 				t.Errorf("GET %s = %d %q; want %d %q", tt.path, resp.Status, resp.ContentType, tt.status, tt.contentType)
 			}
