@@ -96,14 +96,16 @@ const (
 	defaultClientTimeout = 5 * time.Second
 
 	// defaultWriteTimeout is how long a response may take to be written, so
-	// that a client that never reads cannot hold a worker. Every response
-	// here fits in the socket's buffer; the bound is for a client that has
-	// stopped reading altogether.
+	// that a client that never reads cannot hold a worker. Most responses
+	// here fit in the socket's buffer at once; the largest is a static file
+	// of maxStaticFileBytes, which a client must take at about 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
-	// defaultMaxConns bounds the connections open at once. Past it, a new
-	// connection gets 503 without being read. Each open connection costs
-	// a goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
+	// defaultMaxConns bounds the connections being served at once, their
+	// closing drain included. Past it, a new connection gets 503 without
+	// being read; that refusal still holds its socket and a goroutine while
+	// the 503 is delivered, up to lingerTimeout. Each connection costs a
+	// goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
 	// about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
@@ -143,13 +145,14 @@ func newServer(rt *router, p *pool, m *metrics) *server {
 // end of the connection, as every response says with "Connection: close"
 // (RFC 9112 §9.6).
 func (s *server) serveConn(conn net.Conn) {
-	defer closeWriteAndDrain(conn)
 	if s.open.Add(1) > s.maxConns {
 		s.open.Add(-1)
 		s.respond(conn, nil, unavailable("too many connections"))
+		closeWriteAndDrain(conn)
 		return
 	}
-	defer s.open.Add(-1)
+	defer s.open.Add(-1) // runs after the drain: a lingering connection counts
+	defer closeWriteAndDrain(conn)
 	defer s.forget(conn)
 
 	deadline := time.Now().Add(s.clientTimeout)
@@ -241,7 +244,7 @@ func expectContinue(w io.Writer, req *Request) error {
 	case !ok:
 		return nil
 	case !strings.EqualFold(expect, "100-continue"):
-		return fmt.Errorf("%w: %q", statusError{417, "unsupported expectation"}, expect)
+		return reject(417, "unsupported expectation", expect)
 	case req.Version == "HTTP/1.0":
 		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
 	case req.contentLength > maxBodyBytes:
