@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ type setting struct {
 
 var settings = []setting{
 	{"host", "HOST", "0.0.0.0", "address to listen on; 0.0.0.0 is every interface",
-		func(c *config, v string) error { c.host = v; return nil }},
+		readHost},
 	{"port", "PORT", "8080", "TCP port to listen on; 0 picks a free one",
 		func(c *config, v string) (err error) { c.port, err = readInt(v, 0, 65535); return }},
 	{"workers", "NUM_WORKERS", strconv.Itoa(defaultWorkers), "requests answered at once",
@@ -129,6 +130,17 @@ func readInt(v string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
 	}
 	return n, nil
+}
+
+// readHost takes an IP address or a host name, such as localhost; empty
+// means every interface, as 0.0.0.0 does.
+func readHost(c *config, v string) error {
+	name := strings.Trim(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
+	if net.ParseIP(v) == nil && name != "" {
+		return errors.New("want an IP address or a host name")
+	}
+	c.host = v
+	return nil
 }
 
 func readBool(v string) (bool, error) {

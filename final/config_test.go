@@ -42,6 +42,8 @@ func TestConfigSources(t *testing.T) {
 	}{
 		{"host_flag", []string{"-host", "127.0.0.1"}, nil, func(c config) bool { return c.host == "127.0.0.1" }},
 		{"host_env", nil, env{"HOST": "::1"}, func(c config) bool { return c.host == "::1" }},
+		{"host_name", []string{"-host", "localhost"}, nil, func(c config) bool { return c.host == "localhost" }},
+		{"host_empty", []string{"-host", ""}, nil, func(c config) bool { return c.host == "" }},
 		{"port_flag", []string{"-port", "0"}, nil, func(c config) bool { return c.port == 0 }},
 		{"port_env", nil, env{"PORT": "9000"}, func(c config) bool { return c.port == 9000 }},
 		{"workers_flag", []string{"-workers", "3"}, nil, func(c config) bool { return c.workers == 3 }},
@@ -85,6 +87,8 @@ func TestConfigBadValues(t *testing.T) {
 		want string
 	}{
 		{[]string{"-port", "abc"}, nil, `-port "abc": want a whole number from 0 to 65535`},
+		{[]string{"-host", "exa mple"}, nil, `-host "exa mple": want an IP address or a host name`},
+		{nil, env{"HOST": "[::1]"}, `HOST "[::1]": want an IP address or a host name`},
 		{nil, env{"PORT": "70000"}, `PORT "70000": want a whole number from 0 to 65535`},
 		{[]string{"-port", "-1"}, nil, `-port "-1": want a whole number from 0 to 65535`},
 		{[]string{"-workers", "0"}, nil, `-workers "0": want a whole number from 1 to 100000`},

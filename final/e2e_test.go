@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -388,7 +389,8 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Skip("sends Unix signals")
 	}
 	const warm = 3000
-	ours := loadAndSignal(t, startBinary(t, "-log-level", "warn"), warm)
+	server := startBinary(t, "-log-level", "warn")
+	ours := loadAndSignal(t, server, warm)
 	theirs := loadAndSignal(t, startNetHTTPProcess(t), warm)
 	report := func(name string, r *loadResult) {
 		t.Logf("%-8s answered %5d, refused %4d, reset by the kernel %3d, accepted and left unanswered %2d",
@@ -399,4 +401,15 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if n := ours.unanswered.Load(); n != 0 {
 		t.Errorf("%d connections were accepted and closed without an answer; want none", n)
 	}
+	// A client cannot tell a reset from the kernel, for a connection the
+	// server never accepted, from one the server accepted and closed
+	// unread. The server's own account can: every client here sends its
+	// request at once, so every connection it accepted must be answered.
+	exit := server.waitForLog(t, "exited cleanly")
+	if m := closedWithoutRequest.FindStringSubmatch(exit); m == nil || m[1] != "0" {
+		t.Errorf("exit line %q; want closed_without_request=0", exit)
+	}
 }
+
+// closedWithoutRequest finds the count in the server's exit line.
+var closedWithoutRequest = regexp.MustCompile(`closed_without_request=(\d+)`)

@@ -94,7 +94,8 @@ func runServer(cfg config) int {
 		"client_timeout", cfg.clientTimeout, "drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
 		"slow_route", cfg.slow)
-	go srv.logRejections(time.Second, nil)
+	stopReporting := srv.reportRejections(time.Second)
+	defer stopReporting()
 	return serveUntilSignal(ln, srv, cfg.drainTimeout)
 }
 

@@ -97,14 +97,16 @@ const (
 	defaultClientTimeout = 5 * time.Second
 
 	// defaultWriteTimeout is how long a response may take to be written, so
-	// that a client that never reads cannot hold a worker. Every response
-	// here fits in the socket's buffer; the bound is for a client that has
-	// stopped reading altogether.
+	// that a client that never reads cannot hold a worker. Most responses
+	// here fit in the socket's buffer at once; the largest is a static file
+	// of maxStaticFileBytes, which a client must take at about 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
-	// defaultMaxConns bounds the connections open at once. Past it, a new
-	// connection gets 503 without being read. Each open connection costs
-	// a goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
+	// defaultMaxConns bounds the connections being served at once, their
+	// closing drain included. Past it, a new connection gets 503 without
+	// being read; that refusal still holds its socket and a goroutine while
+	// the 503 is delivered, up to lingerTimeout. Each connection costs a
+	// goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
 	// about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
@@ -125,7 +127,9 @@ type server struct {
 	writeTimeout  time.Duration
 	maxConns      int64
 	open          atomic.Int64 // connections being served now
-	rejected      atomic.Int64 // 503s since logRejections last reported
+	rejected      atomic.Int64 // 503s since reportRejections last reported
+	accepted      atomic.Int64 // connections taken, for the account at exit
+	answered      atomic.Int64 // responses written, for the same
 
 	mu       sync.Mutex        // guards what a shutdown needs:
 	draining bool              // whether shutdown has begun
@@ -151,13 +155,15 @@ func newServer(rt *router, p *pool, m *metrics) *server {
 // (RFC 9112 §9.6).
 func (s *server) serveConn(conn net.Conn) {
 	start := time.Now()
-	defer closeWriteAndDrain(conn)
+	s.accepted.Add(1)
 	if s.open.Add(1) > s.maxConns {
 		s.open.Add(-1)
 		s.respond(conn, start, nil, unavailable("too many connections"))
+		closeWriteAndDrain(conn)
 		return
 	}
-	defer s.open.Add(-1)
+	defer s.open.Add(-1) // runs after the drain: a lingering connection counts
+	defer closeWriteAndDrain(conn)
 	defer s.forget(conn)
 
 	deadline := time.Now().Add(s.clientTimeout)
@@ -235,6 +241,7 @@ func (s *server) respond(conn net.Conn, start time.Time, req *Request, resp *Res
 		withBody, path = req.Method != "HEAD", req.Path
 	}
 	s.metrics.record(path, resp.Status)
+	s.answered.Add(1)
 	conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	cork(conn) // the response and the FIN after it leave as one segment
 	if err := writeResponse(conn, resp, withBody); err != nil {
@@ -244,8 +251,8 @@ func (s *server) respond(conn net.Conn, start time.Time, req *Request, resp *Res
 }
 
 // logAnswer logs one INFO line for each answer, except a 503. Under
-// overload those are counted instead, and logRejections reports the count
-// once a second, so that a flood of clients cannot flood the log.
+// overload those are counted instead, and reportRejections reports the
+// count once a second, so that a flood of clients cannot flood the log.
 func (s *server) logAnswer(conn net.Conn, start time.Time, req *Request, resp *Response, withBody bool) {
 	if resp.Status == 503 {
 		s.rejected.Add(1)
@@ -268,21 +275,33 @@ func (s *server) logAnswer(conn net.Conn, start time.Time, req *Request, resp *R
 		slog.String("remote", conn.RemoteAddr().String()))
 }
 
-// logRejections writes one WARN line for each interval in which the server
-// answered 503, with how many, until stop is closed.
-func (s *server) logRejections(interval time.Duration, stop <-chan struct{}) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			if n := s.rejected.Swap(0); n > 0 {
-				slog.Warn("overloaded: answered 503 Service Unavailable", "count", n, "interval", interval,
-					"hint", "/metrics shows the pool; raise -workers, -queue or -max-conns if the machine has room")
+// reportRejections writes one WARN line for each interval in which the
+// server answered 503, with how many, until the function it returns is
+// called; that logs what is left, so that no count is lost at exit.
+func (s *server) reportRejections(interval time.Duration) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				s.logRejections(interval)
+				return
+			case <-tick.C:
+				s.logRejections(interval)
 			}
 		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// logRejections writes the WARN line for the 503s counted since the last.
+func (s *server) logRejections(interval time.Duration) {
+	if n := s.rejected.Swap(0); n > 0 {
+		slog.Warn("overloaded: answered 503 Service Unavailable", "count", n, "interval", interval,
+			"hint", "/metrics shows the pool; raise -workers, -queue or -max-conns if the machine has room")
 	}
 }
 
@@ -297,7 +316,7 @@ func expectContinue(w io.Writer, req *Request) error {
 	case !ok:
 		return nil
 	case !strings.EqualFold(expect, "100-continue"):
-		return fmt.Errorf("%w: %q", statusError{417, "unsupported expectation"}, expect)
+		return reject(417, "unsupported expectation", expect)
 	case req.Version == "HTTP/1.0":
 		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
 	case req.contentLength > maxBodyBytes:

@@ -57,7 +57,7 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	second := make(chan os.Signal, 1)
 	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
 	stop() // the first signal has done its work; the next one goes to second
-	slog.Info("shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
+	logAlways(slog.LevelInfo, "shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
 	srv.beginShutdown(ln)
 
 	select {
@@ -74,15 +74,22 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 		return 1
 	}
 	srv.pool.stop()
-	slog.Info("every accepted request was answered; exited cleanly")
+	// The account: a connection closed without an answer had sent no
+	// request (or broke) before the grace period or the client timeout.
+	accepted, answered := srv.accepted.Load(), srv.answered.Load()
+	logAlways(slog.LevelInfo, "every accepted request was answered; exited cleanly",
+		"connections", accepted, "answered", answered, "closed_without_request", accepted-answered)
 	return 0
 }
 
-// logAlways logs msg at level even when the configured level is above it.
-// A Logger checks the level before it calls its Handler; calling the
-// Handler directly skips that check.
-func logAlways(level slog.Level, msg string) {
-	slog.Default().Handler().Handle(context.Background(), slog.NewRecord(time.Now(), level, msg, 0))
+// logAlways logs msg and args at level even when the configured level is
+// above it: the lines that say where the server is and how it ended. A
+// Logger checks the level before it calls its Handler; calling the Handler
+// directly skips that check.
+func logAlways(level slog.Level, msg string, args ...any) {
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.Add(args...)
+	slog.Default().Handler().Handle(context.Background(), r)
 }
 
 // beginShutdown stops the server taking connections, and gives the open
