@@ -1,11 +1,12 @@
 // Command checks runs the repository checks that go vet and go test cannot
-// express: the lineage of the stages, the net/http ban and the ban on
-// require directives. .ci/run calls it; .ci/README.md says how to run it
+// express: the lineage of the stages, the net/http ban, the ban on require
+// directives, and README excerpts that match the code. .ci/run calls it; .ci/README.md says how to run it
 // by hand.
 //
 //	checks lineage ROOT
 //	checks deps ROOT
 //	checks norequire ROOT
+//	checks excerpts ROOT
 //
 // It exits 0 when the check holds, 1 when it does not (one problem a line),
 // and 2 on a usage error.
@@ -26,6 +27,7 @@ commands:
              later stage's "## What changed", and every name there changed
   deps       no workspace module's product code depends on net/http or net/textproto
   norequire  no go.mod under ROOT has a require directive
+  excerpts   every Go code block in a stage's README is in that stage's .go files
 `
 
 // Exit codes.
@@ -47,6 +49,7 @@ var commands = map[string]func(root string) (report, error){
 	"lineage":   lineage,
 	"deps":      deps,
 	"norequire": noRequire,
+	"excerpts":  excerpts,
 }
 
 func main() {
