@@ -166,7 +166,7 @@ func (s *server) serveConn(conn net.Conn) {
 	defer closeWriteAndDrain(conn)
 	defer s.forget(conn)
 
-	deadline := time.Now().Add(s.clientTimeout)
+	deadline := start.Add(s.clientTimeout)
 	conn.SetReadDeadline(deadline) // respond sets the write deadline
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)
