@@ -12,10 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -74,8 +72,8 @@ func describeRequest(req *Request) string {
 	fmt.Fprintf(&b, "method:  %s\ntarget:  %s\npath:    %s\nquery:   %s\nversion: %s\nhost:    %s\n",
 		req.Method, req.Target, req.Path, req.Query, req.Version, req.Host)
 	fmt.Fprintf(&b, "headers: %d\n", len(req.Headers))
-	for _, name := range slices.Sorted(maps.Keys(req.Headers)) {
-		fmt.Fprintf(&b, "  %s: %s\n", name, req.Headers[name])
+	for _, f := range req.Headers {
+		fmt.Fprintf(&b, "  %s: %s\n", f.Name, f.Value)
 	}
 	fmt.Fprintf(&b, "body:    %d bytes\n", len(req.Body))
 	return b.String()

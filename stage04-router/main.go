@@ -4,16 +4,19 @@
 //	go run .
 //	curl -i localhost:8080/api/hello
 //	curl -i -X DELETE localhost:8080/api/hello   # 405, with Allow
+//	curl -i -d hello localhost:8080/api/echo     # what the server read
 package main
 
 import (
 	"embed"
+	"encoding/base64"
 	"flag"
 	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"unicode/utf8"
 )
 
 // www holds the static files, built into the binary.
@@ -55,6 +58,7 @@ func routes(files fs.FS) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
+	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
 	return rt
@@ -66,6 +70,7 @@ const homePage = `Welcome to the HTTP/1.1 server built from scratch in Go!
 Routes:
   GET /               this page
   GET /api/hello      a JSON greeting
+  POST /api/echo      what the server read of your request, as JSON
   GET /about          an HTML page
   GET /static/<name>  the files of www/
 `
@@ -83,4 +88,26 @@ func hello(req *Request) *Response {
 		Path    string `json:"path"`
 		Server  string `json:"server"`
 	}{"Hello from the scratch-built HTTP server!", req.Method, req.Path, serverName})
+}
+
+// echo answers POST /api/echo with what the server read of the request:
+// the body as the client framed it, with Content-Length or in chunks, once
+// the server has decoded it. A body that is not valid UTF-8 cannot be a
+// JSON string as it is, so it comes back in base64, and body_encoding
+// says which.
+func echo(req *Request) *Response {
+	contentType, _ := req.Header("content-type")
+	body, encoding := string(req.Body), "utf-8"
+	if !utf8.Valid(req.Body) {
+		body, encoding = base64.StdEncoding.EncodeToString(req.Body), "base64"
+	}
+	return jsonResponse(200, struct {
+		Method       string `json:"method"`
+		Path         string `json:"path"`
+		Query        string `json:"query"`
+		ContentType  string `json:"content_type"`
+		BodyLength   int    `json:"body_length"`
+		BodyEncoding string `json:"body_encoding"`
+		Body         string `json:"body"`
+	}{req.Method, req.Path, req.Query, contentType, len(req.Body), encoding, body})
 }

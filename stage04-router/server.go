@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 )
@@ -20,20 +17,6 @@ import (
 const (
 	acceptRetryMin = 5 * time.Millisecond
 	acceptRetryMax = 1 * time.Second
-)
-
-// Closing a socket that still holds unread input makes the kernel send a
-// reset (RST), which can destroy the response still on its way to the
-// client (RFC 9112 §9.6). So after answering, the server half-closes and
-// reads and drops what the client still sends, until the client closes,
-// lingerMaxBytes have come, or lingerTimeout has passed. Only then does it
-// close. The values are those net/http uses against the same danger: it
-// waits 500 ms after CloseWrite (rstAvoidanceDelay), and reads at most
-// 256 KiB of a body no handler read (maxPostHandlerReadBytes). A client
-// that goes on sending past them can still meet a reset.
-const (
-	lingerTimeout  = 500 * time.Millisecond
-	lingerMaxBytes = 256 << 10
 )
 
 // serve accepts connections from ln and serves each one in its own goroutine,
@@ -74,99 +57,4 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
-}
-
-// serveHTTP returns a connection handler that reads one request, answers it
-// through rt, and ends the connection: one request per connection, as every
-// response says with "Connection: close" (RFC 9112 §9.6).
-func serveHTTP(rt *router) func(net.Conn) {
-	return func(conn net.Conn) {
-		req, h, resp := readAndRoute(conn, bufio.NewReader(conn), rt)
-		if h != nil {
-			resp = run(h, req)
-		}
-		if resp != nil {
-			respond(conn, req, resp)
-		}
-		closeWriteAndDrain(conn)
-	}
-}
-
-// readAndRoute reads a request and finds what answers it: a handler, or a
-// response that refuses it, or neither when there is no one to answer. The
-// router needs only the head, so a request it refuses (404, 405, 501) is
-// refused before its body is read, or a 100 Continue invites it.
-func readAndRoute(conn net.Conn, br *bufio.Reader, rt *router) (*Request, Handler, *Response) {
-	req, err := readRequestHead(br)
-	if err != nil {
-		return nil, nil, failureResponse(conn, err)
-	}
-	h, refusal := rt.route(req)
-	if refusal != nil {
-		return req, nil, refusal
-	}
-	if err = expectContinue(conn, req); err == nil {
-		err = req.readBody(br)
-	}
-	if err != nil {
-		return req, nil, failureResponse(conn, err)
-	}
-	return req, h, nil
-}
-
-// respond writes resp as the answer to req, without its body for HEAD.
-func respond(conn net.Conn, req *Request, resp *Response) {
-	withBody := req == nil || req.Method != "HEAD"
-	if err := writeResponse(conn, resp, withBody); err != nil {
-		slog.Info("writing response failed", "remote", conn.RemoteAddr(), "err", err)
-	}
-}
-
-// expectContinue answers an Expect field before the body is read (RFC 9110
-// §10.1.1). A client that sends "Expect: 100-continue" waits for a 100
-// before it sends its body, so that a body the server would refuse is never
-// sent: that refusal, such as a 413 for a declared length over the limit,
-// goes out at once instead.
-func expectContinue(w io.Writer, req *Request) error {
-	expect, ok := req.Headers["expect"]
-	switch {
-	case !ok:
-		return nil
-	case !strings.EqualFold(expect, "100-continue"):
-		return reject(417, "unsupported expectation", expect)
-	case req.Version == "HTTP/1.0":
-		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
-	case req.contentLength > maxBodyBytes:
-		return errBodyTooLarge
-	case req.contentLength == 0 && !req.chunked:
-		return nil // no body to ask for
-	}
-	return writeContinue(w)
-}
-
-// failureResponse turns a failed read into its answer. This switch is the one
-// place where a failure becomes a status; nil means there is no one to answer.
-func failureResponse(conn net.Conn, err error) *Response {
-	var se statusError
-	switch {
-	case errors.Is(err, errNoRequest):
-		return nil // the client left before sending a byte
-	case errors.As(err, &se):
-		slog.Info("bad request", "remote", conn.RemoteAddr(), "err", err)
-		return errorResponse(se.code, se.text)
-	default:
-		slog.Info("reading request failed", "remote", conn.RemoteAddr(), "err", err)
-		return nil // the connection broke: no one is listening
-	}
-}
-
-// closeWriteAndDrain half-closes conn, so the client sees the response end,
-// then reads and drops input as lingerTimeout and lingerMaxBytes allow. The
-// caller closes conn afterwards.
-func closeWriteAndDrain(conn net.Conn) {
-	if c, ok := conn.(interface{ CloseWrite() error }); ok {
-		c.CloseWrite()
-	}
-	conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, io.LimitReader(conn, lingerMaxBytes))
 }

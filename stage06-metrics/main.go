@@ -8,12 +8,14 @@ package main
 
 import (
 	"embed"
+	"encoding/base64"
 	"flag"
 	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"unicode/utf8"
 )
 
 // www holds the static files, built into the binary.
@@ -33,9 +35,8 @@ func main() {
 	flag.Parse()
 
 	p, m := newPool(*workers, *queue), newMetrics()
-	srv := newServer(routes(embeddedFiles(), m, p), p, m)
-	srv.maxConns = int64(*maxConns)
-	srv.clientTimeout = *timeout
+	srv := newServer(routes(embeddedFiles(), m, p), p, m,
+		settings{clientTimeout: *timeout, maxConns: *maxConns})
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
 	if err != nil {
@@ -65,10 +66,11 @@ func routes(files fs.FS, m *metrics, p *pool) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
+	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
-	rt.handle("GET", "/health", m.health)
-	rt.handle("GET", "/metrics", m.report(p))
+	rt.handleInternal("GET", "/health", m.health)
+	rt.handleInternal("GET", "/metrics", m.report(p))
 	return rt
 }
 
@@ -78,6 +80,7 @@ const homePage = `Welcome to the HTTP/1.1 server built from scratch in Go!
 Routes:
   GET /               this page
   GET /api/hello      a JSON greeting
+  POST /api/echo      what the server read of your request, as JSON
   GET /about          an HTML page
   GET /static/<name>  the files of www/
 
@@ -99,4 +102,26 @@ func hello(req *Request) *Response {
 		Path    string `json:"path"`
 		Server  string `json:"server"`
 	}{"Hello from the scratch-built HTTP server!", req.Method, req.Path, serverName})
+}
+
+// echo answers POST /api/echo with what the server read of the request:
+// the body as the client framed it, with Content-Length or in chunks, once
+// the server has decoded it. A body that is not valid UTF-8 cannot be a
+// JSON string as it is, so it comes back in base64, and body_encoding
+// says which.
+func echo(req *Request) *Response {
+	contentType, _ := req.Header("content-type")
+	body, encoding := string(req.Body), "utf-8"
+	if !utf8.Valid(req.Body) {
+		body, encoding = base64.StdEncoding.EncodeToString(req.Body), "base64"
+	}
+	return jsonResponse(200, struct {
+		Method       string `json:"method"`
+		Path         string `json:"path"`
+		Query        string `json:"query"`
+		ContentType  string `json:"content_type"`
+		BodyLength   int    `json:"body_length"`
+		BodyEncoding string `json:"body_encoding"`
+		Body         string `json:"body"`
+	}{req.Method, req.Path, req.Query, contentType, len(req.Body), encoding, body})
 }

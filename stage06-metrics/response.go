@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// Fixed values every response carries. They are shared by every stage, so
-// the files that hold them stay the same from stage to stage.
+// Fixed values every response carries.
 const (
 	// serverName is the Server field's value (RFC 9110 §10.2.4).
 	serverName = "go-raw/1.0"
@@ -26,11 +25,6 @@ type Response struct {
 	ContentType string  // with a body; "application/octet-stream" if empty
 	Headers     []Field // any others, such as Allow or Retry-After
 	Body        []byte
-}
-
-// Field is one header field of a response.
-type Field struct {
-	Name, Value string
 }
 
 // statusText holds the reason phrase of every status this server sends
@@ -73,7 +67,8 @@ func jsonResponse(status int, v any) *Response {
 	return &Response{Status: status, ContentType: "application/json", Body: append(body, '\n')}
 }
 
-// errorResponse is a plain-text error: "404 Not Found: no route for /x".
+// errorResponse is a plain-text refusal: "404 Not Found: no route for \"/x\"".
+// The text is fixed, or names the client's input only through quote.
 func errorResponse(status int, text string) *Response {
 	return textResponse(status, strconv.Itoa(status)+" "+statusText[status]+": "+text+"\n")
 }

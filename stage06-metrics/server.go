@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,20 +19,6 @@ import (
 const (
 	acceptRetryMin = 5 * time.Millisecond
 	acceptRetryMax = 1 * time.Second
-)
-
-// Closing a socket that still holds unread input makes the kernel send a
-// reset (RST), which can destroy the response still on its way to the
-// client (RFC 9112 §9.6). So after answering, the server half-closes and
-// reads and drops what the client still sends, until the client closes,
-// lingerMaxBytes have come, or lingerTimeout has passed. Only then does it
-// close. The values are those net/http uses against the same danger: it
-// waits 500 ms after CloseWrite (rstAvoidanceDelay), and reads at most
-// 256 KiB of a body no handler read (maxPostHandlerReadBytes). A client
-// that goes on sending past them can still meet a reset.
-const (
-	lingerTimeout  = 500 * time.Millisecond
-	lingerMaxBytes = 256 << 10
 )
 
 // serve accepts connections from ln and serves each one in its own goroutine,
@@ -89,10 +72,12 @@ const (
 	// sent nothing (RFC 9110 §15.5.9). The seed's CLIENT_TIMEOUT.
 	defaultClientTimeout = 5 * time.Second
 
-	// defaultWriteTimeout is how long a response may take to be written, so
-	// that a client that never reads cannot hold a worker. Most responses
-	// here fit in the socket's buffer at once; the largest is a static file
-	// of maxStaticFileBytes, which a client must take at about 1 MB/s.
+	// defaultWriteTimeout is how long each write to a client may take: a
+	// response, or a 100 Continue. A worker writes the response it made, so
+	// this is how long a client that never reads can hold one. Most
+	// responses here fit in the socket's buffer at once; the largest is a
+	// static file of maxStaticFileBytes, which a client must take at about
+	// 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
 	// defaultMaxConns bounds the connections being served at once, their
@@ -103,6 +88,20 @@ const (
 	// about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
+
+// The refusals of a server that has no room: 503, with Retry-After.
+var (
+	errTooManyConns error = statusError{503, "too many connections"}
+	errQueueFull    error = statusError{503, "every worker is busy and the queue is full"}
+)
+
+// settings are a server's limits. A zero field means the default named
+// beside it.
+type settings struct {
+	clientTimeout time.Duration // defaultClientTimeout
+	writeTimeout  time.Duration // defaultWriteTimeout
+	maxConns      int           // defaultMaxConns
+}
 
 // server answers HTTP requests: it reads each one on its connection's own
 // goroutine, hands the work of answering it to a pool of workers, and
@@ -117,155 +116,44 @@ type server struct {
 	open          atomic.Int64 // connections being served now
 }
 
-// newServer returns a server for rt whose work runs on p and is counted in
-// m, with the default limits.
-func newServer(rt *router, p *pool, m *metrics) *server {
+// newServer returns a server that answers through rt, on the workers of p,
+// counts its answers in m, and keeps to the limits set gives.
+func newServer(rt *router, p *pool, m *metrics, set settings) *server {
 	return &server{
 		router:        rt,
 		pool:          p,
 		metrics:       m,
-		clientTimeout: defaultClientTimeout,
-		writeTimeout:  defaultWriteTimeout,
-		maxConns:      defaultMaxConns,
+		clientTimeout: cmp.Or(set.clientTimeout, defaultClientTimeout),
+		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
+		maxConns:      int64(cmp.Or(set.maxConns, defaultMaxConns)),
 	}
 }
 
-// serveConn serves one connection: one request, one response, then the
-// end of the connection, as every response says with "Connection: close"
-// (RFC 9112 §9.6).
-func (s *server) serveConn(conn net.Conn) {
-	if s.open.Add(1) > s.maxConns {
-		s.open.Add(-1)
-		s.respond(conn, nil, unavailable("too many connections"))
-		closeWriteAndDrain(conn)
+// serveConn is serve's handler: it serves one connection, if the cap has
+// room for it, and refuses it with 503 if not, without reading it.
+func (s *server) serveConn(rwc net.Conn) {
+	c := s.newConn(rwc)
+	if !s.admit() {
+		c.refuse(nil, errTooManyConns)
+		c.closeWriteAndDrain()
 		return
 	}
-	defer s.open.Add(-1) // runs after the drain: a lingering connection counts
-	defer closeWriteAndDrain(conn)
-
-	conn.SetDeadline(time.Now().Add(s.clientTimeout))
-	req, h, resp := readAndRoute(conn, bufio.NewReader(conn), s.router)
-	switch {
-	case h != nil && isInternal(req.Path):
-		resp = run(h, req) // cheap, and needed most when the workers are busy
-	case h != nil:
-		resp = s.answerOnPool(conn, req, h)
-	}
-	if resp != nil {
-		s.respond(conn, req, resp)
-	}
+	defer s.release() // runs last: a connection counts until its drain ends
+	defer c.closeWriteAndDrain()
+	c.serve()
 }
 
-// answerOnPool runs h and writes its answer on a worker, and waits until
-// that is done. When no worker can take the job, it returns the 503 that
-// answers instead.
-func (s *server) answerOnPool(conn net.Conn, req *Request, h Handler) *Response {
-	done := make(chan struct{})
-	job := func() {
-		defer close(done)
-		s.respond(conn, req, run(h, req))
+// admit counts a new connection against the cap, and reports whether it
+// has room. Every connection admitted is released once it is done.
+func (s *server) admit() bool {
+	if s.open.Add(1) > s.maxConns {
+		s.open.Add(-1)
+		return false
 	}
-	if !s.pool.submit(job) {
-		return unavailable("every worker is busy")
-	}
-	<-done
-	return nil
+	return true
 }
 
-// unavailable is the answer under overload: 503, and when to try again
-// (RFC 9110 §15.6.4, §10.2.3).
-func unavailable(text string) *Response {
-	resp := errorResponse(503, text)
-	resp.Headers = append(resp.Headers, Field{"Retry-After", "1"})
-	return resp
-}
-
-// readAndRoute reads a request and finds what answers it: a handler, or a
-// response that refuses it, or neither when there is no one to answer. The
-// router needs only the head, so a request it refuses (404, 405, 501) is
-// refused before its body is read, or a 100 Continue invites it.
-func readAndRoute(conn net.Conn, br *bufio.Reader, rt *router) (*Request, Handler, *Response) {
-	req, err := readRequestHead(br)
-	if err != nil {
-		return nil, nil, failureResponse(conn, err)
-	}
-	h, refusal := rt.route(req)
-	if refusal != nil {
-		return req, nil, refusal
-	}
-	if err = expectContinue(conn, req); err == nil {
-		err = req.readBody(br)
-	}
-	if err != nil {
-		return req, nil, failureResponse(conn, err)
-	}
-	return req, h, nil
-}
-
-// respond counts resp and writes it as the answer to req, without its body
-// for HEAD, within the write timeout. req is nil when the request could not
-// be read. Counting first means that a client that has its answer finds it
-// in /metrics.
-func (s *server) respond(conn net.Conn, req *Request, resp *Response) {
-	withBody, path := true, ""
-	if req != nil {
-		withBody, path = req.Method != "HEAD", req.Path
-	}
-	s.metrics.record(path, resp.Status)
-	conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
-	if err := writeResponse(conn, resp, withBody); err != nil {
-		slog.Info("writing response failed", "remote", conn.RemoteAddr(), "err", err)
-	}
-}
-
-// expectContinue answers an Expect field before the body is read (RFC 9110
-// §10.1.1). A client that sends "Expect: 100-continue" waits for a 100
-// before it sends its body, so that a body the server would refuse is never
-// sent: that refusal, such as a 413 for a declared length over the limit,
-// goes out at once instead.
-func expectContinue(w io.Writer, req *Request) error {
-	expect, ok := req.Headers["expect"]
-	switch {
-	case !ok:
-		return nil
-	case !strings.EqualFold(expect, "100-continue"):
-		return reject(417, "unsupported expectation", expect)
-	case req.Version == "HTTP/1.0":
-		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
-	case req.contentLength > maxBodyBytes:
-		return errBodyTooLarge
-	case req.contentLength == 0 && !req.chunked:
-		return nil // no body to ask for
-	}
-	return writeContinue(w)
-}
-
-// failureResponse turns a failed read into its answer. This switch is the one
-// place where a failure becomes a status; nil means there is no one to answer.
-func failureResponse(conn net.Conn, err error) *Response {
-	var se statusError
-	switch {
-	case errors.Is(err, errNoRequest):
-		return nil // the client left, or stayed silent, before its first byte
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		slog.Info("request timed out", "remote", conn.RemoteAddr(), "err", err)
-		return errorResponse(408, "the request took too long to arrive")
-	case errors.As(err, &se):
-		slog.Info("bad request", "remote", conn.RemoteAddr(), "err", err)
-		return errorResponse(se.code, se.text)
-	default:
-		slog.Info("reading request failed", "remote", conn.RemoteAddr(), "err", err)
-		return nil // the connection broke: no one is listening
-	}
-}
-
-// closeWriteAndDrain half-closes conn, so the client sees the response end,
-// then reads and drops input as lingerTimeout and lingerMaxBytes allow. The
-// caller closes conn afterwards.
-func closeWriteAndDrain(conn net.Conn) {
-	if c, ok := conn.(interface{ CloseWrite() error }); ok {
-		c.CloseWrite()
-	}
-	conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, io.LimitReader(conn, lingerMaxBytes))
+// release gives back the place of a connection that admit took.
+func (s *server) release() {
+	s.open.Add(-1)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net"
@@ -76,20 +75,64 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	return 0
 }
 
+// connState is where a connection is, as a shutdown needs to know it.
+type connState int
+
+const (
+	// stateNew: accepted, and no byte of a request has come yet. The
+	// client has committed to nothing, so a shutdown closes the connection
+	// once idleGrace has passed.
+	stateNew connState = iota
+
+	// stateActive: a request has begun. It is read to its end and
+	// answered, shutdown or not, within the drain timeout.
+	stateActive
+)
+
+// track records c, just admitted, as new. Every connection tracked is
+// untracked once served; cutAll closes those still tracked.
+func (s *server) track(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = stateNew
+	if s.draining {
+		c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
+	}
+}
+
+// untrack forgets c, once it has been served.
+func (s *server) untrack(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
+
+// setState records that c is now in state st. A connection that becomes
+// active during a shutdown gets back the deadline of its request, in place
+// of the grace period that the shutdown may have set as its first byte came.
+func (s *server) setState(c *conn, st connState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = st
+	if s.draining && st == stateActive {
+		c.rwc.SetReadDeadline(c.deadline)
+	}
+}
+
 // beginShutdown stops the server taking connections, and gives the open
 // ones that have not sent a byte idleGrace to start. It does not wait.
 func (s *server) beginShutdown(ln net.Listener) {
 	s.mu.Lock()
 	s.draining = true
-	for conn, started := range s.conns {
-		if !started {
-			conn.SetReadDeadline(time.Now().Add(idleGrace))
+	for c, st := range s.conns {
+		if st == stateNew {
+			c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
 		}
 	}
 	s.mu.Unlock()
 
 	// Accept what the backlog holds until the deadline; then serve closes
-	// the listener (see serve).
+	// the listener (server.go).
 	if l, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
 		l.SetDeadline(time.Now().Add(backlogWait))
 	} else {
@@ -97,39 +140,12 @@ func (s *server) beginShutdown(ln net.Listener) {
 	}
 }
 
-// awaitRequest waits for the first byte of the request on conn. Until it
-// comes, the connection is idle, and a shutdown may close it after
-// idleGrace. Once it has come, the client has committed to a request: it is
-// read to its end, within deadline, and answered, shutdown or not.
-func (s *server) awaitRequest(conn net.Conn, br *bufio.Reader, deadline time.Time) {
-	s.mu.Lock()
-	s.conns[conn] = false
-	if s.draining {
-		conn.SetReadDeadline(time.Now().Add(idleGrace))
-	}
-	s.mu.Unlock()
-	if _, err := br.Peek(1); err != nil {
-		return // readRequestHead meets the error again, and reports it
-	}
-	s.mu.Lock()
-	s.conns[conn] = true
-	s.mu.Unlock()
-	conn.SetReadDeadline(deadline) // undo a grace period set as the byte came
-}
-
-// forget stops tracking conn, once it has been served.
-func (s *server) forget(conn net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, conn)
-	s.mu.Unlock()
-}
-
 // cutAll closes every connection still being served, and returns how many.
 func (s *server) cutAll() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for conn := range s.conns {
-		conn.Close()
+	for c := range s.conns {
+		c.rwc.Close()
 	}
 	return len(s.conns)
 }

@@ -22,8 +22,7 @@ import (
 // the grace period, answers one whose request has begun, refuses new ones,
 // and lets serve return once those are done. The race detector sees this.
 func TestBeginShutdown(t *testing.T) {
-	srv := newAppServer(defaultWorkers, defaultQueueSize)
-	srv.clientTimeout = time.Minute
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +38,8 @@ func TestBeginShutdown(t *testing.T) {
 		srv.mu.Lock()
 		defer srv.mu.Unlock()
 		n := 0
-		for _, began := range srv.conns {
-			if began {
+		for _, st := range srv.conns {
+			if st == stateActive {
 				n++
 			}
 		}
