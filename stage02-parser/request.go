@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -27,27 +26,7 @@ const (
 	// §5). 16 KiB takes a 6 KB cookie beside a browser's usual fields; the
 	// value is otherwise arbitrary (net/http allows 1 MiB, nginx 8 KiB).
 	maxFieldBytes = 16 << 10
-
-	// maxQuote bounds how much of a client's input goes into a log line or
-	// an error's text (clip, quote). Arbitrary: enough to recognise it.
-	maxQuote = 64
 )
-
-// statusError is a request the server refuses: the status code that says
-// why, and a short text for the response body. The text is fixed; where it
-// names the client's input, it does so through quote. An error wrapping a
-// statusError may quote more for the log.
-type statusError struct {
-	code int
-	text string
-}
-
-func (e statusError) Error() string { return strconv.Itoa(e.code) + " " + e.text }
-
-// errNoRequest means that no request began: the connection ended, or its
-// read deadline passed, before its first byte. It is not a statusError,
-// because there is no one to answer: the server closes the connection.
-var errNoRequest = errors.New("no request: the connection ended before its first byte")
 
 // The refusals the parser returns most. They are declared as error values
 // so that passing one around does not allocate a new interface value each
@@ -58,35 +37,6 @@ var (
 	errRequestLineTooLong error = statusError{414, "request line too long"}
 	errFieldsTooLarge     error = statusError{431, "header fields too large"}
 )
-
-// clip cuts s to maxQuote bytes, and marks the cut: all of a client's
-// input that a log line carries.
-func clip(s string) string {
-	if len(s) > maxQuote {
-		return s[:maxQuote] + "..."
-	}
-	return s
-}
-
-// quote is clip as a Go string literal, "/a\x00b": the only way a client's
-// input goes into an error's text.
-func quote(s string) string { return strconv.Quote(clip(s)) }
-
-// reject returns an error answered with code and text, whose message, for
-// the log, quotes the offending input.
-func reject(code int, text, input string) error {
-	return fmt.Errorf("%w: %s", statusError{code, text}, quote(input))
-}
-
-// badRequest is reject with 400 Bad Request.
-func badRequest(text, input string) error { return reject(400, text, input) }
-
-// Field is one header field. The names of a request's fields are
-// lowercased as they are read, since field names are case-insensitive
-// (RFC 9110 §5.1); a response's are written as given.
-type Field struct {
-	Name, Value string
-}
 
 // Request is an HTTP/1.1 request as read off the wire (RFC 9112 §2.1).
 type Request struct {
@@ -101,45 +51,6 @@ type Request struct {
 
 	contentLength int64 // from Content-Length; 0 without one
 	chunked       bool  // Transfer-Encoding: chunked
-}
-
-// Header returns the value of the field named name, which must be
-// lowercase, and whether the request has that field. A field sent on
-// several lines has one value, as joinFieldValues joins them.
-func (r *Request) Header(name string) (string, bool) {
-	value, found := "", false
-	var rest []string
-	for _, f := range r.Headers {
-		switch {
-		case f.Name != name:
-		case !found:
-			value, found = f.Value, true
-		default:
-			rest = append(rest, f.Value)
-		}
-	}
-	if rest != nil {
-		value = joinFieldValues(value, rest)
-	}
-	return value, found
-}
-
-// joinFieldValues joins the values of a field sent on several lines into
-// one, in order, with ", " (RFC 9110 §5.3). An empty value adds only its
-// comma, as a value never ends in whitespace. Joining once, when all the
-// values are known, keeps many repeated lines linear: joining line by line
-// would copy the growing value again for each.
-func joinFieldValues(first string, rest []string) string {
-	var b strings.Builder
-	b.WriteString(first)
-	for _, v := range rest {
-		b.WriteByte(',')
-		if v != "" {
-			b.WriteByte(' ')
-			b.WriteString(v)
-		}
-	}
-	return b.String()
 }
 
 // readRequest reads one request, head and body, from br.
@@ -259,23 +170,6 @@ func readLine(br *bufio.Reader, dst []byte, limit int, tooLong error) ([]byte, i
 	return dst, n, nil
 }
 
-// lowerFieldNames lowercases, in place, the name of every field line of a
-// head read by readHead: the bytes before the first colon of each line but
-// the first.
-func lowerFieldNames(head []byte) {
-	inName := false
-	for i, c := range head {
-		switch {
-		case c == '\n':
-			inName = true
-		case c == ':':
-			inName = false
-		case inName && 'A' <= c && c <= 'Z':
-			head[i] = c + 'a' - 'A'
-		}
-	}
-}
-
 // parseRequestLine splits "GET /a?b HTTP/1.1" into its method, target and
 // version, separated by exactly one space each (RFC 9112 §3).
 func parseRequestLine(line string) (*Request, error) {
@@ -347,94 +241,6 @@ func (r *Request) parseTarget() error {
 	}
 	r.Path, r.Query, _ = strings.Cut(t, "?")
 	return nil
-}
-
-// parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
-func (r *Request) parseFields(lines string) error {
-	r.Headers = make([]Field, 0, strings.Count(lines, "\n"))
-	seenHost := false
-	for lines != "" {
-		var line string
-		line, lines, _ = strings.Cut(lines, "\n")
-		name, value, ok := strings.Cut(line, ":")
-		switch {
-		case line[0] == ' ' || line[0] == '\t':
-			// Obsolete line folding, or whitespace before the first
-			// field, which could hide a field from one reader but not
-			// another (RFC 9112 §5.2, §2.2).
-			return badRequest("field line starts with whitespace", line)
-		case !ok:
-			return badRequest("field line without a colon", line)
-		case strings.TrimRight(name, " \t") != name:
-			return badRequest("whitespace before colon", line) // §5.1: MUST be 400
-		case !isToken(name):
-			return badRequest("invalid field name", line)
-		}
-		// Optional whitespace around the value is not part of it (§5.1).
-		value = strings.Trim(value, " \t")
-		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
-			return badRequest("control character in field value", line) // RFC 9110 §5.5
-		}
-		if name == "host" && seenHost {
-			return badRequest("more than one Host", line) // §3.2
-		}
-		seenHost = seenHost || name == "host"
-		r.Headers = append(r.Headers, Field{name, value})
-	}
-	return nil
-}
-
-// checkHost applies RFC 9112 §3.2: an HTTP/1.1 request must carry a Host
-// field, and no request may carry an invalid one. An absolute-form target
-// has already set r.Host, and its authority wins over the field (§3.2.2).
-// An empty Host is invalid on an origin-form request, whose target URI
-// would be "http:///path", with no host at all (RFC 9110 §4.2.1: a
-// recipient MUST reject it); "OPTIONS *" may have one (§3.3).
-func (r *Request) checkHost() error {
-	host, ok := r.Header("host")
-	switch {
-	case !ok && r.Version == "HTTP/1.1":
-		return badRequest("missing Host", r.Target)
-	case !validHost(host):
-		return badRequest("invalid Host", host)
-	case ok && host == "" && r.Host == "" && r.Path != "*":
-		return badRequest("empty Host", r.Target)
-	case r.Host == "":
-		r.Host = host
-	}
-	return nil
-}
-
-// validHost reports whether h is host [ ":" port ], where host is an IP
-// literal in brackets or a name of unreserved characters, sub-delims and
-// percent-escapes (RFC 9110 §7.2, RFC 3986 §3.2.2). An empty h is valid
-// here; checkHost decides where it may be.
-func validHost(h string) bool {
-	name, port := h, ""
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return false
-		}
-		name, port = h[1:end], h[end+1:]
-		if name == "" || !every(name, func(c byte) bool { return c == ':' || c == '.' || isHex(c) }) {
-			return false
-		}
-	} else if i := strings.IndexByte(h, ':'); i >= 0 {
-		name, port = h[:i], h[i:]
-	}
-	if port != "" && (port[0] != ':' || !every(port[1:], isDigit)) { // port = *DIGIT
-		return false
-	}
-	for i := 0; i < len(name) && h[0] != '['; i++ {
-		c := name[i]
-		if c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]) {
-			i += 2
-		} else if !isAlnum(c) && strings.IndexByte("-._~!$&'()*+,;=", c) < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // isToken reports whether s is a token (RFC 9110 §5.6.2):

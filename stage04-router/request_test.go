@@ -311,27 +311,6 @@ func TestParsedParts(t *testing.T) {
 	}
 }
 
-func TestFieldValues(t *testing.T) {
-	tests := []struct {
-		name, raw, field, want string
-	}{
-		{"whitespace_around_value_trimmed", reqBytes("GET / HTTP/1.1\nHost: x\nX: \t a b \t"), "x", "a b"},
-		{"repeats_joined_in_order", reqBytes("GET / HTTP/1.1\nHost: x\nAccept: a\nX: y\nAccept: b"), "accept", "a, b"},
-		{"names_lowercased_values_not", reqBytes("GET / HTTP/1.1\nHost: x\nX-MiXeD: VaLuE"), "x-mixed", "VaLuE"},
-		{"empty_value", reqBytes("GET / HTTP/1.1\nHost: x\nX-Empty:"), "x-empty", ""},
-		{"colon_in_value", reqBytes("GET / HTTP/1.1\nHost: x\nX: a:b"), "x", "a:b"},
-		{"empty_repeat_adds_its_comma", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\nX:"), "x", "a,"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := mustParse(t, tt.raw).Header(tt.field)
-			if !ok || got != tt.want {
-				t.Errorf("Header(%q) = %q, %v; want %q", tt.field, got, ok, tt.want)
-			}
-		})
-	}
-}
-
 // Each limit is tested at its value, which is served, and one byte past it,
 // which is not. The sizes come from the constants, so the documented limit
 // is the enforced one.
@@ -440,20 +419,6 @@ func TestRefusesNonHTTPAtOnce(t *testing.T) {
 		}
 	case <-time.After(ioTimeout):
 		t.Fatal("the parser is still waiting for more of a TLS handshake")
-	}
-}
-
-// The log may quote a bad input, but only so much of it (maxQuote).
-func TestErrorQuotesAreCapped(t *testing.T) {
-	long := strings.Repeat("g", 10_000)
-	for _, raw := range []string{
-		reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: " + long + ", chunked"),
-		reqBytes("GET / HTTP/" + long + "\nHost: x"),
-		reqBytes("GET / HTTP/1.1\nHost: x\nX" + long),
-	} {
-		if _, err := parseRequest([]byte(raw)); err == nil || len(err.Error()) > 2*maxQuote {
-			t.Errorf("error for a %d-byte input = %d bytes long; want at most %d", len(raw), len(fmt.Sprint(err)), 2*maxQuote)
-		}
 	}
 }
 
