@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -44,8 +46,7 @@ func startRaw(b *testing.B) string {
 
 // startRawWith serves this server's routes with a cap of maxConns.
 func startRawWith(b *testing.B, maxConns int64) string {
-	srv := newAppServer(defaultWorkers, defaultQueueSize)
-	srv.maxConns = maxConns
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{maxConns: int(maxConns)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -80,13 +81,14 @@ func netHTTPHandler(p *pool, m *metrics) http.Handler {
 	return mux
 }
 
-// serveNetHTTP serves the routes with net/http on ln until it is closed,
-// with keep-alives off: one request per connection, as this server does.
-func serveNetHTTP(ln net.Listener) *http.Server {
+// serveNetHTTP serves the routes with net/http on ln until it is closed:
+// with keep-alives off, one request per connection, as this server does
+// with -keepalive=false; with them on, as it does by default.
+func serveNetHTTP(ln net.Listener, keepAlive bool) *http.Server {
 	p, m := newPool(defaultWorkers, defaultQueueSize), newMetrics()
 	srv := &http.Server{Handler: netHTTPHandler(p, m)}
 	srv.RegisterOnShutdown(p.stop)
-	srv.SetKeepAlivesEnabled(false)
+	srv.SetKeepAlivesEnabled(keepAlive)
 	go srv.Serve(ln)
 	return srv
 }
@@ -97,7 +99,7 @@ func startNetHTTP(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := serveNetHTTP(ln)
+	srv := serveNetHTTP(ln, false)
 	b.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
@@ -169,11 +171,13 @@ func BenchmarkServe(b *testing.B) {
 
 // TestNetHTTPBaseline is not a test: BenchmarkServerCPU and
 // TestShutdownUnderLoad run the test binary again with NETHTTP_BASELINE
-// set, to run this as the net/http server in a process of its own. On
-// SIGTERM it shuts down as a careful net/http program does, with
-// Server.Shutdown and the same drain time as this server's.
+// set, to run this as the net/http server in a process of its own, with
+// keep-alives on if NETHTTP_BASELINE is "keep-alive". On SIGTERM it shuts
+// down as a careful net/http program does, with Server.Shutdown and the
+// same drain time as this server's.
 func TestNetHTTPBaseline(t *testing.T) {
-	if os.Getenv("NETHTTP_BASELINE") == "" {
+	mode := os.Getenv("NETHTTP_BASELINE")
+	if mode == "" {
 		t.Skip("the net/http baseline server of BenchmarkServerCPU")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -182,7 +186,7 @@ func TestNetHTTPBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serveNetHTTP(ln)
+	srv := serveNetHTTP(ln, mode == "keep-alive")
 	slog.Info("listening on " + ln.Addr().String())
 	<-ctx.Done()
 	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
@@ -195,10 +199,15 @@ func TestNetHTTPBaseline(t *testing.T) {
 	os.Exit(0)
 }
 
-// startNetHTTPProcess runs the net/http baseline in a process of its own.
-func startNetHTTPProcess(t testing.TB) *process {
+// startNetHTTPProcess runs the net/http baseline in a process of its own,
+// with keep-alives on or off.
+func startNetHTTPProcess(t testing.TB, keepAlive bool) *process {
+	mode := "close"
+	if keepAlive {
+		mode = "keep-alive"
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestNetHTTPBaseline$")
-	cmd.Env = append(os.Environ(), "NETHTTP_BASELINE=1")
+	cmd.Env = append(os.Environ(), "NETHTTP_BASELINE="+mode)
 	return startProcess(t, cmd)
 }
 
@@ -218,49 +227,178 @@ func processCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100
 }
 
+// serverUnderTest is a server in a process of its own, and how to start it.
+type serverUnderTest struct {
+	name  string
+	start func(b *testing.B) *process
+}
+
 // BenchmarkServerCPU runs each server in a process of its own and reports
 // the CPU time that process spent per request: the server's cost alone,
-// without the client's. The workload is the workbook's: a fresh connection
-// per request, GET /api/hello, Connection: close, many clients at once.
+// without the client's, on the same machine and in the same run. Two
+// workloads, GET /api/hello from many clients at once:
+//
+//   - close: a fresh connection for each request, Connection: close, as
+//     this server answers with -keepalive=false and net/http with its
+//     keep-alives off;
+//   - keep-alive: each client keeps one connection and sends its requests
+//     on it one after another, as wrk, browsers and net/http's client do;
+//     both servers with their defaults. It reports the latency of a
+//     request too, p50 and p99.
+//
+// net/http runs first in each workload, so that each of the others can
+// report its CPU per request against net/http's, on its own line.
 func BenchmarkServerCPU(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads /proc")
 	}
-	servers := []struct {
-		name  string
-		start func(b *testing.B) *process
+	binary(b) // built before any timing starts
+	workloads := []struct {
+		name    string
+		servers []serverUnderTest
+		run     func(b *testing.B, addr string)
 	}{
-		{"go-raw", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn") }},
-		{"go-raw-defer-accept", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn", "-defer-accept") }},
-		{"go-raw-with-request-log", func(b *testing.B) *process { return startBinary(b) }},
-		{"net-http", func(b *testing.B) *process { return startNetHTTPProcess(b) }},
+		{"close", []serverUnderTest{
+			{"net-http", func(b *testing.B) *process { return startNetHTTPProcess(b, false) }},
+			{"go-raw", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn", "-keepalive=false") }},
+			{"go-raw-defer-accept", func(b *testing.B) *process {
+				return startBinary(b, "-log-level", "warn", "-keepalive=false", "-defer-accept")
+			}},
+			{"go-raw-with-request-log", func(b *testing.B) *process { return startBinary(b, "-keepalive=false") }},
+		}, runClose},
+		{"keep-alive", []serverUnderTest{
+			{"net-http", func(b *testing.B) *process { return startNetHTTPProcess(b, true) }},
+			{"go-raw", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn") }},
+		}, runKeepAlive},
 	}
-	request := []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
-	perRequest := make(map[string]float64)
-	for _, server := range servers {
-		b.Run(server.name, func(b *testing.B) {
-			p := server.start(b)
-			pid := p.cmd.Process.Pid
-			b.SetParallelism(8)
-			before := processCPU(b, pid)
-			b.RunParallel(func(pb *testing.PB) {
-				buf := make([]byte, 16<<10)
-				for pb.Next() {
-					if err := fetch(p.addr, request, buf); err != nil {
-						b.Error(err)
-						return
-					}
+	for _, w := range workloads {
+		var netHTTP float64 // net/http's CPU per request in this workload, from its last round
+		for _, server := range w.servers {
+			p := server.start(b) // one process for every round of b.N
+			b.Run(w.name+"/"+server.name, func(b *testing.B) {
+				b.SetParallelism(8)
+				before, start := processCPU(b, p.cmd.Process.Pid), time.Now()
+				w.run(b, p.addr)
+				elapsed, cpu := time.Since(start), processCPU(b, p.cmd.Process.Pid)-before
+				perRequest := float64(cpu) / float64(time.Microsecond) / float64(b.N)
+				b.ReportMetric(perRequest, "server-µs/op")
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+				if server.name == "net-http" {
+					netHTTP = perRequest
+				} else if netHTTP > 0 {
+					b.ReportMetric(perRequest/netHTTP, "cpu/net-http")
 				}
 			})
-			perRequest[server.name] = float64(processCPU(b, pid)-before) / float64(time.Microsecond) / float64(b.N)
-			b.ReportMetric(perRequest[server.name], "server-µs/op")
-			if server.name == "net-http" { // last: report the others against it
-				for _, other := range servers[:len(servers)-1] {
-					b.ReportMetric(perRequest[other.name]/perRequest["net-http"], other.name+"/net-http")
-				}
-			}
-		})
+			p.cmd.Process.Kill()
+		}
 	}
+}
+
+// runClose sends b.N requests from many clients, each on a fresh
+// connection, reading every answer to its end.
+func runClose(b *testing.B, addr string) {
+	request := []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 16<<10)
+		for pb.Next() {
+			if err := fetch(addr, request, buf); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// runKeepAlive sends b.N requests from many clients, each on one
+// connection of its own, one request after another, and reports the p50
+// and p99 of the time from writing a request to reading its answer.
+func runKeepAlive(b *testing.B, addr string) {
+	request := []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n")
+	took := make(chan []time.Duration, 64)
+	var clients atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		clients.Add(1)
+		var mine []time.Duration
+		defer func() { took <- mine }()
+		var conn net.Conn
+		var br *bufio.Reader
+		defer func() {
+			if conn != nil {
+				conn.Close()
+			}
+		}()
+		for pb.Next() {
+			start := time.Now()
+			if conn == nil { // the first request, or the server ended the last connection
+				var err error
+				if conn, err = net.Dial("tcp", addr); err != nil {
+					b.Error(err)
+					return
+				}
+				br = bufio.NewReader(conn)
+			}
+			err := roundTrip(conn, br, request)
+			if errors.Is(err, errLastOnConnection) {
+				conn.Close()
+				conn, err = nil, nil
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+	})
+	var all []time.Duration
+	for range clients.Load() {
+		all = append(all, <-took...)
+	}
+	if len(all) > 0 {
+		slices.Sort(all)
+		b.ReportMetric(float64(all[len(all)/2])/float64(time.Microsecond), "p50-µs")
+		b.ReportMetric(float64(all[len(all)*99/100])/float64(time.Microsecond), "p99-µs")
+	}
+}
+
+// errLastOnConnection is roundTrip's answer that said Connection: close,
+// as this server's does after maxRequestsPerConn.
+var errLastOnConnection = errors.New("the last answer on the connection")
+
+// roundTrip writes request on a kept connection and reads one answer,
+// framed by its Content-Length, and checks that it is a 200.
+func roundTrip(conn net.Conn, br *bufio.Reader, request []byte) error {
+	if _, err := conn.Write(request); err != nil {
+		return err
+	}
+	status, err := br.ReadSlice('\n')
+	if err != nil || !bytes.HasPrefix(status, []byte("HTTP/1.1 200 ")) {
+		return fmt.Errorf("status line %q, %v", status, err)
+	}
+	length, last := -1, false
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if name, value, ok := bytes.Cut(line, []byte(": ")); ok {
+			switch string(bytes.ToLower(name)) {
+			case "content-length":
+				length, _ = strconv.Atoi(string(bytes.TrimSpace(value)))
+			case "connection":
+				last = bytes.EqualFold(bytes.TrimSpace(value), []byte("close"))
+			}
+		}
+	}
+	if length < 0 {
+		return errors.New("no Content-Length")
+	}
+	if _, err = br.Discard(length); err == nil && last {
+		err = errLastOnConnection
+	}
+	return err
 }
 
 // heapAndStacks is the memory in use for Go objects and goroutine stacks.
@@ -332,7 +470,7 @@ func BenchmarkRoute(b *testing.B) {
 	req := &Request{Method: "GET", Path: "/api/hello", Version: "HTTP/1.1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if h, refusal := rt.route(req); h == nil || refusal != nil {
+		if h, err := rt.route(req); h == nil || err != nil {
 			b.Fatal("no route")
 		}
 	}
@@ -343,7 +481,7 @@ func BenchmarkRoute(b *testing.B) {
 // Retry-After, never a reset or a hang, and the memory in use at its peak
 // stays bounded.
 func TestOverloadEveryAnswerWhole(t *testing.T) {
-	srv := newAppServer(4, 4)
+	srv := newAppServer(4, 4, settings{})
 	srv.router.handle("GET", "/work", func(*Request) *Response {
 		time.Sleep(10 * time.Millisecond)
 		return textResponse(200, "done\n")

@@ -25,6 +25,8 @@ type config struct {
 	queue         int
 	maxConns      int
 	clientTimeout time.Duration
+	keepAlive     bool // connections persist (RFC 9112 §9.3)
+	idleTimeout   time.Duration
 	drainTimeout  time.Duration
 	wwwDir        string // empty: the files embedded in the binary
 	logLevel      slog.Level
@@ -34,14 +36,14 @@ type config struct {
 	slow          bool // add /slow, to watch a drain
 }
 
-// setting is one knob: its flag, its environment variable, its default, and
+// option is one knob: its flag, its environment variable, its default, and
 // how to read a value into a config. read's error says what is allowed.
-type setting struct {
+type option struct {
 	flag, env, def, usage string
 	read                  func(c *config, value string) error
 }
 
-var settings = []setting{
+var options = []option{
 	{"host", "HOST", "0.0.0.0", "address to listen on; 0.0.0.0 is every interface",
 		readHost},
 	{"port", "PORT", "8080", "TCP port to listen on; 0 picks a free one",
@@ -54,6 +56,10 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, 1, 1_000_000); return }},
 	{"timeout", "CLIENT_TIMEOUT", defaultClientTimeout.String(), "time a whole request may take to arrive",
 		func(c *config, v string) (err error) { c.clientTimeout, err = readDuration(v); return }},
+	{"keepalive", "KEEPALIVE", "true", "keep connections open for more requests; false: one request each",
+		func(c *config, v string) (err error) { c.keepAlive, err = readBool(v); return }},
+	{"idle-timeout", "IDLE_TIMEOUT", defaultIdleTimeout.String(), "time a kept connection may wait for its next request",
+		func(c *config, v string) (err error) { c.idleTimeout, err = readDuration(v); return }},
 	{"drain", "DRAIN_TIMEOUT", drainTimeout.String(), "time a shutdown may take to answer what it accepted",
 		func(c *config, v string) (err error) { c.drainTimeout, err = readDuration(v); return }},
 	{"www", "WWW_DIR", "", "directory to serve at /about and /static/; empty: the embedded www/",
@@ -73,10 +79,10 @@ var settings = []setting{
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("http-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, and the caller says them once
-	values := make([]string, len(settings))
-	for i, s := range settings {
+	values := make([]string, len(options))
+	for i, s := range options {
 		values[i] = s.def
-		fs.Var(textFlag{&values[i], s.def == "false"}, s.flag, s.usage)
+		fs.Var(textFlag{&values[i], s.def == "false" || s.def == "true"}, s.flag, s.usage)
 	}
 	var c config
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "probe /health on the configured port; exit 0 if it answers 200, else 1")
@@ -92,7 +98,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	onCommandLine := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
-	for i, s := range settings {
+	for i, s := range options {
 		value, source := s.def, "the default of -"+s.flag
 		if v := getenv(s.env); v != "" {
 			value, source = v, s.env
@@ -108,7 +114,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 }
 
 // textFlag holds a flag's text until parseConfig reads it. A setting whose
-// default is "false" is a boolean: "-flag" alone means "-flag=true".
+// default is "false" or "true" is a boolean: "-flag" alone means
+// "-flag=true", and "-flag=false" turns it off.
 type textFlag struct {
 	text   *string
 	isBool bool
@@ -135,12 +142,30 @@ func readInt(v string, lo, hi int) (int, error) {
 // readHost takes an IP address or a host name, such as localhost; empty
 // means every interface, as 0.0.0.0 does.
 func readHost(c *config, v string) error {
-	name := strings.Trim(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
-	if net.ParseIP(v) == nil && name != "" {
+	if v != "" && net.ParseIP(v) == nil && !isHostName(v) {
 		return errors.New("want an IP address or a host name")
 	}
 	c.host = v
 	return nil
+}
+
+// isHostName reports whether v is a host name: labels of letters, digits
+// and hyphens, not at either end, joined by dots (RFC 1123 §2.1), the last
+// not all digits, so that 999.1.1.1 is a bad address, not a name to look up.
+func isHostName(v string) bool {
+	labels := strings.Split(strings.TrimSuffix(v, "."), ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' ||
+			!every(l, func(c byte) bool { return isAlnum(c) || c == '-' }) {
+			return false
+		}
+	}
+	return !every(labels[len(labels)-1], isDigit)
+}
+
+// serverSettings is the part of c that the server itself keeps to.
+func (c config) serverSettings() settings {
+	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, keepAlive: c.keepAlive}
 }
 
 func readBool(v string) (bool, error) {
@@ -196,7 +221,7 @@ func printUsage(out io.Writer, fs *flag.FlagSet) {
 		"that, the environment variable beside it; a flag wins over the variable.\n\n")
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "  FLAG\tVARIABLE\tDEFAULT\tMEANING")
-	for _, s := range settings {
+	for _, s := range options {
 		fmt.Fprintf(w, "  -%s\t%s\t%s\t%s\n", s.flag, s.env, cmp.Or(s.def, `""`), s.usage)
 	}
 	for _, name := range []string{"healthcheck", "slow"} {

@@ -22,7 +22,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{host: "0.0.0.0", port: 8080, workers: defaultWorkers, queue: defaultQueueSize, maxConns: defaultMaxConns,
-		clientTimeout: defaultClientTimeout, drainTimeout: drainTimeout, logLevel: slog.LevelInfo}
+		clientTimeout: defaultClientTimeout, keepAlive: true, idleTimeout: defaultIdleTimeout, drainTimeout: drainTimeout,
+		logLevel: slog.LevelInfo}
 	if got != want {
 		t.Errorf("defaults = %+v; want %+v", got, want)
 	}
@@ -54,6 +55,12 @@ func TestConfigSources(t *testing.T) {
 		{"max_conns_env", nil, env{"MAX_CONNS": "6"}, func(c config) bool { return c.maxConns == 6 }},
 		{"timeout_flag", []string{"-timeout", "300ms"}, nil, func(c config) bool { return c.clientTimeout == 300*time.Millisecond }},
 		{"timeout_env", nil, env{"CLIENT_TIMEOUT": "2s"}, func(c config) bool { return c.clientTimeout == 2*time.Second }},
+		{"keepalive_off", []string{"-keepalive=false"}, nil, func(c config) bool { return !c.keepAlive }},
+		{"keepalive_on", []string{"-keepalive"}, env{"KEEPALIVE": "false"}, func(c config) bool { return c.keepAlive }},
+		{"keepalive_env", nil, env{"KEEPALIVE": "false"}, func(c config) bool { return !c.keepAlive }},
+		{"idle_timeout_flag", []string{"-idle-timeout", "2s"}, nil, func(c config) bool { return c.idleTimeout == 2*time.Second }},
+		{"idle_timeout_env", nil, env{"IDLE_TIMEOUT": "1m"}, func(c config) bool { return c.idleTimeout == time.Minute }},
+		{"host_dotted_name", []string{"-host", "ip6-localhost.localdomain."}, nil, func(c config) bool { return c.host == "ip6-localhost.localdomain." }},
 		{"drain_flag", []string{"-drain", "1s"}, nil, func(c config) bool { return c.drainTimeout == time.Second }},
 		{"drain_env", nil, env{"DRAIN_TIMEOUT": "3s"}, func(c config) bool { return c.drainTimeout == 3*time.Second }},
 		{"www_flag", []string{"-www", dir}, nil, func(c config) bool { return c.wwwDir == dir }},
@@ -89,6 +96,11 @@ func TestConfigBadValues(t *testing.T) {
 		{[]string{"-port", "abc"}, nil, `-port "abc": want a whole number from 0 to 65535`},
 		{[]string{"-host", "exa mple"}, nil, `-host "exa mple": want an IP address or a host name`},
 		{nil, env{"HOST": "[::1]"}, `HOST "[::1]": want an IP address or a host name`},
+		{[]string{"-host", "999.1.1.1"}, nil, `-host "999.1.1.1": want an IP address or a host name`},
+		{[]string{"-host", "-bad.example"}, nil, `-host "-bad.example": want an IP address or a host name`},
+		{[]string{"-host", "a..b"}, nil, `-host "a..b": want an IP address or a host name`},
+		{nil, env{"KEEPALIVE": "sometimes"}, `KEEPALIVE "sometimes": want true or false`},
+		{[]string{"-idle-timeout", "0"}, nil, `-idle-timeout "0": want a positive duration`},
 		{nil, env{"PORT": "70000"}, `PORT "70000": want a whole number from 0 to 65535`},
 		{[]string{"-port", "-1"}, nil, `-port "-1": want a whole number from 0 to 65535`},
 		{[]string{"-workers", "0"}, nil, `-workers "0": want a whole number from 1 to 100000`},
@@ -120,12 +132,12 @@ func TestConfigHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("parseConfig(-h) = %v; want flag.ErrHelp", err)
 	}
-	for _, s := range settings {
+	for _, s := range options {
 		if !strings.Contains(out.String(), "-"+s.flag) || !strings.Contains(out.String(), s.env) {
 			t.Errorf("-h does not list -%s with %s:\n%s", s.flag, s.env, out.String())
 		}
 	}
-	for _, want := range []string{"-healthcheck", "-slow", "0.0.0.0", "8080", "100", "1000", "5s", "8s"} {
+	for _, want := range []string{"-healthcheck", "-slow", "0.0.0.0", "8080", "100", "1000", "5s", "8s", "1m15s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-h does not mention %q:\n%s", want, out.String())
 		}
@@ -144,6 +156,7 @@ func TestBinaryConfigErrors(t *testing.T) {
 		{[]string{"-port", "abc"}, "", 2, `-port "abc"`},
 		{nil, "PORT=70000", 2, `PORT "70000"`},
 		{[]string{"-workers", "0"}, "", 2, `-workers "0"`},
+		{[]string{"-host", "999.1.1.1"}, "", 2, `-host "999.1.1.1"`},
 		{[]string{"-timeout", "-1s"}, "", 2, `-timeout "-1s"`},
 		{nil, "LOG_FORMAT=xml", 2, `LOG_FORMAT "xml"`},
 		{[]string{"-h"}, "", 0, ""},

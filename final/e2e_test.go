@@ -4,6 +4,7 @@ package main
 // with the net/http client and raw bytes as its peers.
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,128 +27,179 @@ func TestBinaryRoutes(t *testing.T) {
 	checkHead(t, base)
 }
 
-// contractRules is the request-rules table of the workbook's contract
-// (section 4), one row each, as the built server answers it: raw bytes in,
-// status out. Every answer must also be a whole response net/http can read,
-// with Date, Server and Connection: close, and then the end of the
-// connection. Rows whose request is fine use GET on a route that exists.
-var contractRules = []struct {
+// wireRules are the request rules (the root README's table lists them),
+// one row each, as the built server answers them with its defaults,
+// connections persisting: raw bytes in, status out. Every answer must be a
+// whole response net/http can read, with Date and Server. keeps says
+// whether the connection stays open after it: every request that could not
+// be read to its end (unframeable, refused with its body unread) ends the
+// connection, as does HTTP/1.0 that did not ask to keep it. Rows whose
+// request is fine use GET on a route that exists.
+var wireRules = []struct {
 	name   string
 	raw    string
 	status int
+	keeps  bool
 	header string // "Name: value" the answer must carry, if any
 	body   string // text the body must contain, if any
 }{
-	{"empty_lines_before_request_line_skipped", "\r\n\r\n" + reqBytes("GET / HTTP/1.1\nHost: x"), 200, "", ""},
-	{"bare_lf_accepted", "GET / HTTP/1.1\nHost: x\n\n", 200, "", ""},
-	{"bare_cr_elsewhere", reqBytes("GET / HTTP/1.1\nHost: x\rY"), 400, "", ""},
-	{"request_line_not_three_parts", reqBytes("GET  / HTTP/1.1\nHost: x"), 400, "", ""},
-	{"method_not_uppercase", reqBytes("get / HTTP/1.1\nHost: x"), 400, "", ""},
-	{"target_not_a_form", reqBytes("GET index.html HTTP/1.1\nHost: x"), 400, "", ""},
-	{"absolute_form_accepted", reqBytes("GET http://example.com/api/hello?x=1 HTTP/1.1\nHost: x"), 200, "", `"path": "/api/hello"`},
-	{"query_split_off", reqBytes("GET /api/hello?lang=en HTTP/1.1\nHost: x"), 200, "", `"path": "/api/hello"`},
-	{"http_1_1", reqBytes("GET / HTTP/1.1\nHost: x"), 200, "", ""},
-	{"http_1_0_needs_no_host", reqBytes("GET / HTTP/1.0"), 200, "", ""},
-	{"http_1_x_served_as_1_1", reqBytes("GET / HTTP/1.7\nHost: x"), 200, "", ""},
-	{"other_major_version", reqBytes("GET / HTTP/2.0\nHost: x"), 505, "", ""},
-	{"malformed_version", reqBytes("GET / http/1.1\nHost: x"), 400, "", ""},
-	{"malformed_version_no_minor", reqBytes("GET / HTTP/1\nHost: x"), 400, "", ""},
-	{"field_without_colon", reqBytes("GET / HTTP/1.1\nHost: x\nNoColon"), 400, "", ""},
-	{"field_name_empty", reqBytes("GET / HTTP/1.1\nHost: x\n: v"), 400, "", ""},
-	{"field_name_not_a_token", reqBytes("GET / HTTP/1.1\nHost: x\nBad@Name: v"), 400, "", ""},
-	{"whitespace_before_colon", reqBytes("GET / HTTP/1.1\nHost : x"), 400, "", ""},
-	{"obsolete_line_folding", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\n b"), 400, "", ""},
-	{"first_field_line_starts_with_space", reqBytes("GET / HTTP/1.1\n Host: x"), 400, "", ""},
-	{"control_byte_in_value", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\x00b"), 400, "", ""},
-	{"htab_in_value_allowed", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\tb"), 200, "", ""},
-	{"field_repeated", reqBytes("GET / HTTP/1.1\nHost: x\nAccept: a\nAccept: b"), 200, "", ""},
-	{"http_1_1_without_host", reqBytes("GET / HTTP/1.1"), 400, "", ""},
-	{"two_hosts", reqBytes("GET / HTTP/1.1\nHost: a\nHost: b"), 400, "", ""},
-	{"invalid_host", reqBytes("GET / HTTP/1.1\nHost: a b"), 400, "", ""},
-	{"empty_host_valid", reqBytes("GET / HTTP/1.1\nHost:"), 200, "", ""},
-	{"content_length_not_digits", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 5a"), 400, "", ""},
-	{"content_length_overflowing", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 99999999999999999999"), 400, "", ""},
-	{"content_length_two_values", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 1\nContent-Length: 2") + "ab", 400, "", ""},
-	{"content_length_same_value_twice", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 2\nContent-Length: 2") + "ab", 200, "", ""},
-	{"transfer_encoding_and_content_length", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nContent-Length: 5") + "0\r\n\r\n", 400, "", ""},
-	{"transfer_encoding_in_http_1_0", reqBytes("GET / HTTP/1.0\nTransfer-Encoding: chunked") + "0\r\n\r\n", 400, "", ""},
-	{"chunked_alone_decoded", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n", 200, "", ""},
-	{"chunked_not_last", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, gzip") + "0\r\n\r\n", 400, "", ""},
-	{"chunked_twice", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, chunked") + "0\r\n\r\n", 400, "", ""},
-	{"other_transfer_coding", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked") + "0\r\n\r\n", 501, "", ""},
-	{"request_line_over_8_kib", reqBytes("GET /api/hello?" + strings.Repeat("q", maxRequestLineBytes) + " HTTP/1.1\nHost: x"), 414, "", ""},
-	{"target_of_8000_octets_served", reqBytes("GET /api/hello?" + strings.Repeat("q", 8000-len("/api/hello?")) + " HTTP/1.1\nHost: x"), 200, "", ""},
-	{"field_lines_over_16_kib", reqBytes("GET / HTTP/1.1\nHost: x\nX: " + strings.Repeat("f", maxFieldBytes)), 431, "", ""},
-	{"cookie_of_6_kb_served", reqBytes("GET / HTTP/1.1\nHost: x\nCookie: " + strings.Repeat("c", 6000)), 200, "", ""},
-	{"body_over_1_mib", reqBytes(fmt.Sprintf("GET / HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 413, "", ""},
-	{"expect_100_continue_over_limit", reqBytes(fmt.Sprintf("GET / HTTP/1.1\nHost: x\nContent-Length: %d\nExpect: 100-continue", maxBodyBytes+1)), 413, "", ""},
-	{"expect_100_continue_in_http_1_0_ignored", reqBytes("GET / HTTP/1.0\nContent-Length: 2\nExpect: 100-continue") + "ab", 200, "", ""},
-	{"other_expectation", reqBytes("GET / HTTP/1.1\nHost: x\nExpect: tea"), 417, "", ""},
-	{"unknown_method", reqBytes("BREW / HTTP/1.1\nHost: x"), 501, "", ""},
-	{"unknown_path_named", reqBytes("GET /no/such/page HTTP/1.1\nHost: x"), 404, "", "/no/such/page"},
-	{"method_not_on_path", reqBytes("POST /health HTTP/1.1\nHost: x"), 405, "Allow: GET, HEAD, OPTIONS", ""},
-	{"options_on_path", reqBytes("OPTIONS /api/hello HTTP/1.1\nHost: x"), 200, "Allow: GET, HEAD, OPTIONS", ""},
-	{"options_asterisk", reqBytes("OPTIONS * HTTP/1.1\nHost: x"), 200, "Allow: GET, HEAD, OPTIONS", ""},
-	{"asterisk_with_get", reqBytes("GET * HTTP/1.1\nHost: x"), 400, "", ""},
+	{"empty_lines_before_request_line_skipped", "\r\n\r\n" + reqBytes("GET / HTTP/1.1\nHost: x"), 200, true, "", ""},
+	{"bare_lf_accepted", "GET / HTTP/1.1\nHost: x\n\n", 200, true, "", ""},
+	{"bare_cr_elsewhere", reqBytes("GET / HTTP/1.1\nHost: x\rY"), 400, false, "", ""},
+	{"request_line_not_three_parts", reqBytes("GET  / HTTP/1.1\nHost: x"), 400, false, "", ""},
+	{"method_not_uppercase", reqBytes("get / HTTP/1.1\nHost: x"), 400, false, "", ""},
+	{"target_not_a_form", reqBytes("GET index.html HTTP/1.1\nHost: x"), 400, false, "", ""},
+	{"absolute_form_accepted", reqBytes("GET http://example.com/api/hello?x=1 HTTP/1.1\nHost: x"), 200, true, "", `"path": "/api/hello"`},
+	{"query_split_off", reqBytes("GET /api/hello?lang=en HTTP/1.1\nHost: x"), 200, true, "", `"path": "/api/hello"`},
+	{"http_1_1", reqBytes("GET / HTTP/1.1\nHost: x"), 200, true, "", ""},
+	{"http_1_0_needs_no_host", reqBytes("GET / HTTP/1.0"), 200, false, "", ""},
+	{"http_1_0_keep_alive", reqBytes("GET / HTTP/1.0\nConnection: keep-alive"), 200, true, "Connection: keep-alive", ""},
+	{"http_1_1_close", reqBytes("GET / HTTP/1.1\nHost: x\nConnection: close"), 200, false, "", ""},
+	{"http_1_x_served_as_1_1", reqBytes("GET / HTTP/1.7\nHost: x"), 200, true, "", ""},
+	{"other_major_version", reqBytes("GET / HTTP/2.0\nHost: x"), 505, false, "", ""},
+	{"malformed_version", reqBytes("GET / http/1.1\nHost: x"), 400, false, "", ""},
+	{"malformed_version_no_minor", reqBytes("GET / HTTP/1\nHost: x"), 400, false, "", ""},
+	{"field_without_colon", reqBytes("GET / HTTP/1.1\nHost: x\nNoColon"), 400, false, "", ""},
+	{"field_name_empty", reqBytes("GET / HTTP/1.1\nHost: x\n: v"), 400, false, "", ""},
+	{"field_name_not_a_token", reqBytes("GET / HTTP/1.1\nHost: x\nBad@Name: v"), 400, false, "", ""},
+	{"whitespace_before_colon", reqBytes("GET / HTTP/1.1\nHost : x"), 400, false, "", ""},
+	{"obsolete_line_folding", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\n b"), 400, false, "", ""},
+	{"first_field_line_starts_with_space", reqBytes("GET / HTTP/1.1\n Host: x"), 400, false, "", ""},
+	{"control_byte_in_value", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\x00b"), 400, false, "", ""},
+	{"htab_in_value_allowed", reqBytes("GET / HTTP/1.1\nHost: x\nX: a\tb"), 200, true, "", ""},
+	{"field_repeated", reqBytes("GET / HTTP/1.1\nHost: x\nAccept: a\nAccept: b"), 200, true, "", ""},
+	{"http_1_1_without_host", reqBytes("GET / HTTP/1.1"), 400, false, "", ""},
+	{"two_hosts", reqBytes("GET / HTTP/1.1\nHost: a\nHost: b"), 400, false, "", ""},
+	{"invalid_host", reqBytes("GET / HTTP/1.1\nHost: a b"), 400, false, "", ""},
+	{"empty_host_origin_form", reqBytes("GET / HTTP/1.1\nHost:"), 400, false, "", ""},
+	{"empty_host_asterisk_form", reqBytes("OPTIONS * HTTP/1.1\nHost:"), 200, true, "", ""},
+	{"content_length_not_digits", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 5a"), 400, false, "", ""},
+	{"content_length_overflowing", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 99999999999999999999"), 400, false, "", ""},
+	{"content_length_two_values", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 1\nContent-Length: 2") + "ab", 400, false, "", ""},
+	{"content_length_same_value_twice", reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 2\nContent-Length: 2") + "ab", 200, true, "", ""},
+	{"transfer_encoding_and_content_length", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nContent-Length: 5") + "0\r\n\r\n", 400, false, "", ""},
+	{"transfer_encoding_in_http_1_0", reqBytes("GET / HTTP/1.0\nTransfer-Encoding: chunked") + "0\r\n\r\n", 400, false, "", ""},
+	{"chunked_alone_decoded", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n", 200, true, "", ""},
+	{"chunk_size_not_hex", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "zz\r\nhello\r\n0\r\n\r\n", 400, false, "", ""},
+	{"chunk_longer_than_its_size", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "3\r\nhello\r\n0\r\n\r\n", 400, false, "", ""},
+	{"chunked_not_last", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, gzip") + "0\r\n\r\n", 400, false, "", ""},
+	{"chunked_twice", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, chunked") + "0\r\n\r\n", 400, false, "", ""},
+	{"other_transfer_coding", reqBytes("GET / HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked") + "0\r\n\r\n", 501, false, "", ""},
+	{"request_line_over_8_kib", reqBytes("GET /api/hello?" + strings.Repeat("q", maxRequestLineBytes) + " HTTP/1.1\nHost: x"), 414, false, "", ""},
+	{"method_over_8_kib", reqBytes(strings.Repeat("M", 100_000) + " / HTTP/1.1\nHost: x"), 400, false, "", ""},
+	{"target_of_8000_octets_served", reqBytes("GET /api/hello?" + strings.Repeat("q", 8000-len("/api/hello?")) + " HTTP/1.1\nHost: x"), 200, true, "", ""},
+	{"field_lines_over_16_kib", reqBytes("GET / HTTP/1.1\nHost: x\nX: " + strings.Repeat("f", maxFieldBytes)), 431, false, "", ""},
+	{"cookie_of_6_kb_served", reqBytes("GET / HTTP/1.1\nHost: x\nCookie: " + strings.Repeat("c", 6000)), 200, true, "", ""},
+	{"body_over_1_mib", reqBytes(fmt.Sprintf("POST /api/echo HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 413, false, "", ""},
+	{"expect_100_continue_over_limit", reqBytes(fmt.Sprintf("POST /api/echo HTTP/1.1\nHost: x\nContent-Length: %d\nExpect: 100-continue", maxBodyBytes+1)), 413, false, "", ""},
+	{"expect_100_continue_in_http_1_0_ignored", reqBytes("POST /api/echo HTTP/1.0\nContent-Length: 2\nExpect: 100-continue") + "ab", 200, false, "", `"body": "ab"`},
+	{"other_expectation", reqBytes("GET / HTTP/1.1\nHost: x\nExpect: tea"), 417, true, "", ""},
+	{"other_expectation_with_a_body", reqBytes("POST /api/echo HTTP/1.1\nHost: x\nContent-Length: 2\nExpect: tea") + "ab", 417, false, "", ""},
+	{"unknown_method", reqBytes("BREW / HTTP/1.1\nHost: x"), 501, true, "", ""},
+	{"unknown_path_named", reqBytes("GET /no/such/page HTTP/1.1\nHost: x"), 404, true, "", `"/no/such/page"`},
+	{"method_not_on_path", reqBytes("POST /health HTTP/1.1\nHost: x"), 405, true, "Allow: GET, HEAD, OPTIONS", ""},
+	{"get_on_echo", reqBytes("GET /api/echo HTTP/1.1\nHost: x"), 405, true, "Allow: POST, OPTIONS", ""},
+	{"post_on_echo", reqBytes("POST /api/echo?q HTTP/1.1\nHost: x\nContent-Length: 5") + "hello", 200, true, "", `"body": "hello"`},
+	{"options_on_path", reqBytes("OPTIONS /api/hello HTTP/1.1\nHost: x"), 200, true, "Allow: GET, HEAD, OPTIONS", ""},
+	{"options_asterisk", reqBytes("OPTIONS * HTTP/1.1\nHost: x"), 200, true, "Allow: GET, HEAD, POST, OPTIONS", ""},
+	{"asterisk_with_get", reqBytes("GET * HTTP/1.1\nHost: x"), 400, true, "", ""},
 	// The order of checks: parse, method (501), path (404), method on the
-	// path (405), body (413).
-	{"order_method_before_path", reqBytes("BREW /nope HTTP/1.1\nHost: x"), 501, "", ""},
-	{"order_path_before_method", reqBytes("DELETE /nope HTTP/1.1\nHost: x"), 404, "", ""},
-	{"order_method_on_path_before_body", reqBytes(fmt.Sprintf("POST / HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 405, "", ""},
-	{"order_path_before_body", reqBytes(fmt.Sprintf("GET /nope HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 404, "", ""},
+	// path (405), body (413). Refused before it is read, a body ends the
+	// connection.
+	{"order_method_before_path", reqBytes("BREW /nope HTTP/1.1\nHost: x"), 501, true, "", ""},
+	{"order_path_before_method", reqBytes("DELETE /nope HTTP/1.1\nHost: x"), 404, true, "", ""},
+	{"order_method_on_path_before_body", reqBytes(fmt.Sprintf("POST / HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 405, false, "", ""},
+	{"order_path_before_body", reqBytes(fmt.Sprintf("GET /nope HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 404, false, "", ""},
 }
 
-func TestContractRules(t *testing.T) {
+// followUp is sent right after each row's request, on the same connection.
+// Where the row keeps the connection, it is answered too; where the row
+// ends it, it must not be: above all where the row's framing is in doubt,
+// since a second request read out of what may be a body is a smuggled one.
+const followUp = "GET /api/hello?follow-up HTTP/1.1\r\nHost: x\r\n\r\n"
+
+// readResponses reads every response in wire with net/http's parser, with
+// its body, and fails the test on bytes that are not a response.
+func readResponses(t *testing.T, wire string) []*http.Response {
+	t.Helper()
+	r := bufio.NewReader(strings.NewReader(wire))
+	var all []*http.Response
+	for {
+		if _, err := r.Peek(1); err != nil {
+			return all
+		}
+		resp, err := http.ReadResponse(r, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("net/http cannot read response %d of %q: %v", len(all)+1, wire, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("reading the body of response %d: %v", len(all)+1, err)
+		}
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		all = append(all, resp)
+	}
+}
+
+func TestBinaryRequestRules(t *testing.T) {
 	addr := startBinary(t).addr
-	for _, rule := range contractRules {
+	for _, rule := range wireRules {
 		t.Run(rule.name, func(t *testing.T) {
-			resp, body := parseResponse(t, exchange(t, addr, rule.raw), "GET")
+			answers := readResponses(t, exchange(t, addr, rule.raw+followUp))
+			if len(answers) == 0 {
+				t.Fatal("no answer")
+			}
+			resp := answers[0]
+			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != rule.status {
 				t.Errorf("status = %d; want %d (body %q)", resp.StatusCode, rule.status, body)
 			}
 			if name, value, ok := strings.Cut(rule.header, ": "); ok && resp.Header.Get(name) != value {
 				t.Errorf("%s = %q; want %q", name, resp.Header.Get(name), value)
 			}
-			if !strings.Contains(body, rule.body) {
+			if !strings.Contains(string(body), rule.body) {
 				t.Errorf("body = %q; want it to contain %q", body, rule.body)
+			}
+			if resp.Header.Get("Date") == "" || resp.Header.Get("Server") != serverName {
+				t.Errorf("Date %q, Server %q; want both", resp.Header.Get("Date"), resp.Header.Get("Server"))
+			}
+			switch {
+			case rule.keeps && (len(answers) != 2 || resp.Close || answers[1].StatusCode != 200):
+				t.Errorf("%d answers, the first closing: %v; want the follow-up answered 200 on the kept connection", len(answers), resp.Close)
+			case !rule.keeps && (len(answers) != 1 || !resp.Close):
+				t.Errorf("%d answers, the first closing: %v; want one, with Connection: close, then the end", len(answers), resp.Close)
 			}
 		})
 	}
 }
 
 // The rows that need a conversation rather than one write.
-func TestContractConversations(t *testing.T) {
+func TestBinaryConversations(t *testing.T) {
 	addr := startBinary(t).addr
 	t.Run("closed_before_first_byte_gets_nothing", func(t *testing.T) {
 		if got := exchange(t, addr, ""); got != "" {
 			t.Errorf("answer = %q; want none", got)
 		}
 	})
-	t.Run("pipelined_request_answered_once", func(t *testing.T) {
-		two := reqBytes("GET /api/hello HTTP/1.1\nHost: x") + reqBytes("GET / HTTP/1.1\nHost: x")
-		if _, body := parseResponse(t, exchange(t, addr, two), "GET"); !strings.Contains(body, "/api/hello") {
-			t.Errorf("body = %q; want only the answer to /api/hello", body)
-		}
-	})
 	t.Run("head_same_length_no_body", func(t *testing.T) {
-		got := exchange(t, addr, reqBytes("HEAD /api/hello HTTP/1.1\nHost: x"))
+		got := exchange(t, addr, reqBytes("HEAD /api/hello HTTP/1.1\nHost: x\nConnection: close"))
 		resp, body := parseResponse(t, got, "HEAD")
-		want, _ := parseResponse(t, exchange(t, addr, reqBytes("GET /api/hello HTTP/1.1\nHost: x")), "GET")
+		want, _ := getPath(t, addr, "/api/hello")
 		if resp.ContentLength != want.ContentLength || body != "" || !strings.HasSuffix(got, "\r\n\r\n") {
 			t.Errorf("HEAD = %q; want GET's Content-Length %d and no body", got, want.ContentLength)
 		}
 	})
 	t.Run("expect_100_continue_before_body", func(t *testing.T) {
 		conn := dial(t, addr)
-		io.WriteString(conn, reqBytes("GET / HTTP/1.1\nHost: x\nContent-Length: 2\nExpect: 100-continue"))
+		io.WriteString(conn, reqBytes("POST /api/echo HTTP/1.1\nHost: x\nContent-Length: 2\nExpect: 100-continue\nConnection: close"))
 		const interim = "HTTP/1.1 100 Continue\r\n\r\n"
 		got := make([]byte, len(interim))
 		if _, err := io.ReadFull(conn, got); err != nil || string(got) != interim {
 			t.Fatalf("interim = %q, %v; want %q", got, err, interim)
 		}
 		io.WriteString(conn, "ab")
-		if resp, _ := parseResponse(t, readAllWithin(t, conn), "GET"); resp.StatusCode != 200 {
-			t.Errorf("final status = %d; want 200", resp.StatusCode)
+		if resp, body := parseResponse(t, readAllWithin(t, conn), "POST"); resp.StatusCode != 200 || !strings.Contains(body, `"body": "ab"`) {
+			t.Errorf("final answer = %d %q; want 200 with the body", resp.StatusCode, body)
 		}
 	})
 }
@@ -337,7 +389,7 @@ func (r *loadResult) hitOnce(addr string) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(ioTimeout))
-	_, werr := io.WriteString(conn, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, werr := io.WriteString(conn, "GET /api/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	got, rerr := io.ReadAll(conn)
 	switch {
 	case werr == nil && rerr == nil && strings.HasPrefix(string(got), "HTTP/1.1 200 OK\r\n"):
@@ -379,7 +431,7 @@ func loadAndSignal(t *testing.T, p *process, warm int64) *loadResult {
 	return &r
 }
 
-// The contract's test: 32 clients loop connect, request, read; SIGTERM
+// 32 clients loop connect, request, read; SIGTERM
 // comes in the middle. Every connection this server accepted is answered;
 // the only failures are connections refused or reset after the listener
 // closed, which no server can answer. net/http's Server.Shutdown is run
@@ -391,7 +443,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	const warm = 3000
 	server := startBinary(t, "-log-level", "warn")
 	ours := loadAndSignal(t, server, warm)
-	theirs := loadAndSignal(t, startNetHTTPProcess(t), warm)
+	theirs := loadAndSignal(t, startNetHTTPProcess(t, false), warm)
 	report := func(name string, r *loadResult) {
 		t.Logf("%-8s answered %5d, refused %4d, reset by the kernel %3d, accepted and left unanswered %2d",
 			name, r.answered.Load(), r.refused.Load(), r.reset.Load(), r.unanswered.Load())
@@ -413,3 +465,21 @@ func TestShutdownUnderLoad(t *testing.T) {
 
 // closedWithoutRequest finds the count in the server's exit line.
 var closedWithoutRequest = regexp.MustCompile(`closed_without_request=(\d+)`)
+
+// With -keepalive=false the server answers as the stages do, byte for byte
+// but for the date: Connection: close on every response, and a pipelined
+// second request never read.
+func TestBinaryOneRequestPerConnection(t *testing.T) {
+	addr := startBinary(t, "-keepalive=false").addr
+	got := exchange(t, addr, reqBytes("GET /api/hello HTTP/1.1\nHost: x")+reqBytes("GET / HTTP/1.1\nHost: x"))
+	const want = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 130\r\n" +
+		"Date: (now)\r\nServer: go-raw/1.0\r\nConnection: close\r\n\r\n" +
+		"{\n  \"message\": \"Hello from the scratch-built HTTP server!\",\n  \"method\": \"GET\",\n" +
+		"  \"path\": \"/api/hello\",\n  \"server\": \"go-raw/1.0\"\n}\n"
+	if got := dateField.ReplaceAllString(got, "Date: (now)"); got != want {
+		t.Errorf("answer =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// dateField finds the Date field of a response.
+var dateField = regexp.MustCompile(`Date: [^\r]*`)

@@ -31,7 +31,7 @@ func answering(t *testing.T, answer string) string {
 }
 
 func TestHealthcheck(t *testing.T) {
-	healthy := startServing(t, newAppServer(1, 1))
+	healthy := startServing(t, newAppServer(1, 1, settings{}))
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed.Close()
 	tests := []struct {

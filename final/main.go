@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // www holds the static files, built into the binary.
@@ -74,16 +76,14 @@ func runServer(cfg config) int {
 		return 1
 	}
 	p, m := newPool(cfg.workers, cfg.queue), newMetrics()
-	srv := newServer(routes(files, m, p), p, m)
+	srv := newServer(routes(files, m, p), p, m, cfg.serverSettings())
 	if cfg.slow {
 		srv.router.handle("GET", "/slow", slow)
 	}
-	srv.maxConns = int64(cfg.maxConns)
-	srv.clientTimeout = cfg.clientTimeout
 
-	// A connection here carries one request and lives for milliseconds, so
-	// TCP keepalive probes, which find dead peers on idle connections, only
-	// cost four setsockopt calls per connection: they are off.
+	// TCP keepalive probes find dead peers on connections idle for long. An
+	// idle connection here is closed after the idle timeout anyway, so the
+	// probes would only cost four setsockopt calls per connection: off.
 	lc := net.ListenConfig{KeepAlive: -1, Control: listenControl(cfg.deferAccept)}
 	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
 	if err != nil {
@@ -91,7 +91,8 @@ func runServer(cfg config) int {
 		return 1
 	}
 	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns,
-		"client_timeout", cfg.clientTimeout, "drain_timeout", cfg.drainTimeout,
+		"client_timeout", cfg.clientTimeout, "keepalive", cfg.keepAlive, "idle_timeout", cfg.idleTimeout,
+		"drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
 		"slow_route", cfg.slow)
 	stopReporting := srv.reportRejections(time.Second)
@@ -129,10 +130,11 @@ func routes(files fs.FS, m *metrics, p *pool) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
+	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
-	rt.handle("GET", "/health", m.health)
-	rt.handle("GET", "/metrics", m.report(p))
+	rt.handleInternal("GET", "/health", m.health)
+	rt.handleInternal("GET", "/metrics", m.report(p))
 	return rt
 }
 
@@ -142,12 +144,13 @@ const homePage = `Welcome to the HTTP/1.1 server built from scratch in Go!
 Routes:
   GET /               this page
   GET /api/hello      a JSON greeting
+  POST /api/echo      what the server read of your request, as JSON
   GET /about          an HTML page
   GET /static/<name>  the files of www/
 
 Observability:
   GET /health         liveness: status and uptime
-  GET /metrics        requests by status and path, and the worker pool
+  GET /metrics        requests by status and path, the worker pool, the connections
 `
 
 // home answers / with the list of routes.
@@ -163,6 +166,28 @@ func hello(req *Request) *Response {
 		Path    string `json:"path"`
 		Server  string `json:"server"`
 	}{"Hello from the scratch-built HTTP server!", req.Method, req.Path, serverName})
+}
+
+// echo answers POST /api/echo with what the server read of the request:
+// the body as the client framed it, with Content-Length or in chunks, once
+// the server has decoded it. A body that is not valid UTF-8 cannot be a
+// JSON string as it is, so it comes back in base64, and body_encoding
+// says which.
+func echo(req *Request) *Response {
+	contentType, _ := req.Header("content-type")
+	body, encoding := string(req.Body), "utf-8"
+	if !utf8.Valid(req.Body) {
+		body, encoding = base64.StdEncoding.EncodeToString(req.Body), "base64"
+	}
+	return jsonResponse(200, struct {
+		Method       string `json:"method"`
+		Path         string `json:"path"`
+		Query        string `json:"query"`
+		ContentType  string `json:"content_type"`
+		BodyLength   int    `json:"body_length"`
+		BodyEncoding string `json:"body_encoding"`
+		Body         string `json:"body"`
+	}{req.Method, req.Path, req.Query, contentType, len(req.Body), encoding, body})
 }
 
 // maxSlow bounds the wait /slow takes, so that it cannot hold a worker for

@@ -1,23 +1,40 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newAppServer is this stage's server: its routes, a pool of the given
-// size, its metrics, and the default limits.
-func newAppServer(workers, queueSize int) *server {
+// size, its metrics, and the limits of set.
+func newAppServer(workers, queueSize int, set settings) *server {
 	p, m := newPool(workers, queueSize), newMetrics()
-	return newServer(routes(embeddedFiles(), m, p), p, m)
+	return newServer(routes(embeddedFiles(), m, p), p, m, set)
 }
 
 // startApp serves this stage's routes on a free port and returns the URL.
 func startApp(t *testing.T) string {
-	return "http://" + startServing(t, newAppServer(defaultWorkers, defaultQueueSize))
+	return "http://" + startServing(t, newAppServer(defaultWorkers, defaultQueueSize, settings{}))
+}
+
+// startRouter serves rt on a free port, with a pool of the default size
+// and the default limits.
+func startRouter(t *testing.T, rt *router) string {
+	return startServing(t, newServer(rt, newPool(defaultWorkers, defaultQueueSize), newMetrics(), settings{}))
+}
+
+// startServing serves srv on a free port. When the test ends, it stops as a
+// server should: the listener, then the connections, then the pool.
+func startServing(t *testing.T, srv *server) string {
+	t.Helper()
+	t.Cleanup(srv.pool.stop) // cleanups run last first: this one runs last
+	return startServer(t, srv.serveConn)
 }
 
 // Each route over a real socket, with the net/http client as the peer.
@@ -46,8 +63,9 @@ func checkRoutes(t *testing.T, base string) {
 		{"GET", "/about", 200, "text/html; charset=utf-8", string(index)},
 		{"GET", "/static/index.html", 200, "text/html; charset=utf-8", string(index)},
 		{"GET", "/static/../main.go", 404, "text/plain; charset=utf-8", "...404 Not Found"},
-		{"GET", "/nope", 404, "text/plain; charset=utf-8", "...no route for /nope"},
-		{"POST", "/api/hello", 405, "text/plain; charset=utf-8", "...POST is not allowed"},
+		{"GET", "/nope", 404, "text/plain; charset=utf-8", `...no route for "/nope"`},
+		{"POST", "/api/hello", 405, "text/plain; charset=utf-8", "...405 Method Not Allowed"},
+		{"GET", "/api/echo", 405, "text/plain; charset=utf-8", "...405 Method Not Allowed"},
 		{"BREW", "/", 501, "text/plain; charset=utf-8", "...501 Not Implemented"},
 	}
 	for _, tt := range tests {
@@ -61,6 +79,9 @@ func checkRoutes(t *testing.T, base string) {
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != tt.contentType {
 				t.Errorf("%s %s = %d %q; want %d %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.contentType)
+			}
+			if resp.StatusCode == 405 && resp.Header.Get("Allow") == "" {
+				t.Errorf("%s %s = 405 without Allow", tt.method, tt.path)
 			}
 			if part, ok := strings.CutPrefix(tt.body, "..."); ok && !strings.Contains(string(body), part) || !ok && string(body) != tt.body {
 				t.Errorf("%s %s body = %q; want %q", tt.method, tt.path, body, tt.body)
@@ -107,14 +128,18 @@ func checkHead(t *testing.T, base string) {
 }
 
 func TestOptions(t *testing.T) {
-	addr := startServing(t, newAppServer(defaultWorkers, defaultQueueSize))
-	for _, target := range []string{"/api/hello", "*"} {
+	addr := strings.TrimPrefix(startApp(t), "http://")
+	for target, allow := range map[string]string{
+		"/api/hello": "GET, HEAD, OPTIONS",
+		"/api/echo":  "POST, OPTIONS",
+		"*":          "GET, HEAD, POST, OPTIONS", // every method of every path
+	} {
 		t.Run(target, func(t *testing.T) {
 			got := exchange(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
 			resp, body := parseResponse(t, got, "OPTIONS")
-			if resp.StatusCode != 200 || resp.Header.Get("Allow") != "GET, HEAD, OPTIONS" ||
+			if resp.StatusCode != 200 || resp.Header.Get("Allow") != allow ||
 				resp.Header.Get("Content-Length") != "0" || body != "" {
-				t.Errorf("OPTIONS %s = %q; want 200, Allow: GET, HEAD, OPTIONS, Content-Length: 0", target, got)
+				t.Errorf("OPTIONS %s = %q; want 200, Allow: %s, Content-Length: 0", target, got, allow)
 			}
 		})
 	}
@@ -122,7 +147,7 @@ func TestOptions(t *testing.T) {
 
 // A panicking handler costs one 500; the server goes on serving.
 func TestPanicKeepsServing(t *testing.T) {
-	srv := newAppServer(defaultWorkers, defaultQueueSize)
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{})
 	srv.router.handle("GET", "/panic", func(*Request) *Response { panic("deliberate") })
 	base := "http://" + startServing(t, srv)
 	captureLog(t, func() {
@@ -138,6 +163,77 @@ func TestPanicKeepsServing(t *testing.T) {
 			if resp.StatusCode != want.status {
 				t.Errorf("GET %s = %d; want %d", want.path, resp.StatusCode, want.status)
 			}
+		}
+	})
+}
+
+// POST /api/echo answers with what the server read, however the client
+// framed the body; GET on it is 405 with what it allows.
+func TestEcho(t *testing.T) {
+	base := startApp(t)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	unsized := func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }
+	tests := []struct {
+		name   string
+		body   io.Reader
+		header http.Header
+		want   map[string]any
+	}{
+		{"content_length", strings.NewReader("hello"), http.Header{"Content-Type": {"text/plain"}},
+			map[string]any{"method": "POST", "path": "/api/echo", "query": "x=1", "content_type": "text/plain",
+				"body_length": 5.0, "body_encoding": "utf-8", "body": "hello"}},
+		{"chunked", unsized("hello, chunks"), nil,
+			map[string]any{"body_length": 13.0, "body": "hello, chunks"}},
+		{"expect_100_continue", strings.NewReader("waited"), http.Header{"Expect": {"100-continue"}},
+			map[string]any{"body_length": 6.0, "body": "waited"}},
+		{"not_utf_8", bytes.NewReader([]byte{0xff, 0x00, 0xfe}), nil,
+			map[string]any{"body_length": 3.0, "body_encoding": "base64", "body": "/wD+"}},
+		{"empty", nil, nil, map[string]any{"body_length": 0.0, "body": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", base+"/api/echo?x=1", tt.body)
+			maps.Copy(req.Header, tt.header)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("POST /api/echo = %d, %v; want 200 and JSON", resp.StatusCode, err)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %#v; want %#v (all: %v)", k, got[k], v, got)
+				}
+			}
+		})
+	}
+	t.Run("over_the_body_limit", func(t *testing.T) {
+		// Expecting 100 Continue, the client sends the body only if the
+		// server asks for it; without, the server's drain of a body it
+		// refused stops at lingerMaxBytes, and the client may meet a reset
+		// before it reads the 413.
+		req, _ := http.NewRequest("POST", base+"/api/echo", bytes.NewReader(make([]byte, maxBodyBytes+1)))
+		req.Header.Set("Expect", "100-continue")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("POST of %d bytes = %d; want 413", maxBodyBytes+1, resp.StatusCode)
+		}
+	})
+	t.Run("get_is_405", func(t *testing.T) {
+		resp, err := client.Get(base + "/api/echo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST, OPTIONS" {
+			t.Errorf("GET /api/echo = %d, Allow %q; want 405, Allow: POST, OPTIONS", resp.StatusCode, resp.Header.Get("Allow"))
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,19 +30,33 @@ type metrics struct {
 	total    int64
 	byStatus map[int]int64
 	byPath   map[string]int64
+	conns    connCounts
+}
+
+// connCounts is what /metrics shows of the connections, which persist:
+// how many the server has taken, how many are open now, how many of those
+// wait idle for a next request, and how many requests came on a connection
+// that had answered one before, each a TCP handshake saved. The
+// connections update them as they go (conn.go); they are atomic, outside
+// the mutex, as they change more often than anything else here.
+type connCounts struct {
+	accepted, open, idle, reused atomic.Int64
+}
+
+// connStats is connCounts at one moment, named as /metrics reports it.
+type connStats struct {
+	Accepted int64 `json:"accepted"`
+	Open     int64 `json:"open"`
+	Idle     int64 `json:"idle"`
+	Reused   int64 `json:"requests_on_reused"`
+}
+
+func (c *connCounts) stats() connStats {
+	return connStats{c.accepted.Load(), c.open.Load(), c.idle.Load(), c.reused.Load()}
 }
 
 func newMetrics() *metrics {
 	return &metrics{started: time.Now(), byStatus: make(map[int]int64), byPath: make(map[string]int64)}
-}
-
-// isInternal reports whether path is one of the server's own, /health and
-// /metrics. They are not counted: a probe every few seconds would drown the
-// traffic they are there to show (the seed's _INTERNAL_PATHS). And they are
-// answered without a worker: a probe must get through when every worker is
-// busy, which is when it matters most.
-func isInternal(path string) bool {
-	return path == "/health" || path == "/metrics"
 }
 
 // record counts one answer. path is empty for a request answered before its
@@ -49,9 +64,6 @@ func isInternal(path string) bool {
 // from the parser, or a 503 over the connection cap): it counts in the total
 // and by status only.
 func (m *metrics) record(path string, status int) {
-	if isInternal(path) {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.total++
@@ -81,17 +93,9 @@ func (m *metrics) health(*Request) *Response {
 	}{"ok", m.uptime(), time.Now().UTC().Format(time.RFC3339)})
 }
 
-// workerPool is the pool's stats as /metrics names them. The seed called it
-// thread_pool; goroutines are not threads.
-type workerPool struct {
-	Total  int `json:"total_workers"`
-	Active int `json:"active_workers"`
-	Idle   int `json:"idle_workers"`
-	Queued int `json:"queue_depth"`
-}
-
 // report returns the handler of /metrics, which shows the counts and the
-// pool p as it is at that moment.
+// pool p as it is at that moment, as worker_pool: the seed called it
+// thread_pool, but goroutines are not threads.
 func (m *metrics) report(p *pool) Handler {
 	return func(*Request) *Response {
 		m.mu.Lock()
@@ -106,8 +110,9 @@ func (m *metrics) report(p *pool) Handler {
 			Total      int64            `json:"requests_total"`
 			ByStatus   map[string]int64 `json:"requests_by_status"`
 			ByPath     pathCounts       `json:"requests_by_path"`
-			WorkerPool workerPool       `json:"worker_pool"`
-		}{m.uptime(), total, byStatus, byPath, workerPool(p.stats())})
+			WorkerPool poolStats        `json:"worker_pool"`
+			Conns      connStats        `json:"connections"`
+		}{m.uptime(), total, byStatus, byPath, p.stats(), m.conns.stats()})
 	}
 }
 

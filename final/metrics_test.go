@@ -57,16 +57,17 @@ func TestMetricsCountConcurrently(t *testing.T) {
 	}
 }
 
-func TestMetricsSkipInternalPaths(t *testing.T) {
+// The server's own paths are the router's to know: that is how the server
+// knows to answer them without a worker, and not to count them (which
+// TestMetricsAfterRequests sees on the wire).
+func TestInternalPaths(t *testing.T) {
 	m, p := newMetrics(), newPool(1, 0)
 	defer p.stop()
-	m.record("/health", 200)
-	m.record("/metrics", 200)
-	m.record("/", 200)
-	m.record("", 400) // a request that could not be read: no path
-	_, got := readMetrics(t, m, p)
-	if got.Total != 2 || !maps.Equal(got.ByPath, map[string]int64{"/": 1}) || !maps.Equal(got.ByStatus, map[string]int64{"200": 1, "400": 1}) {
-		t.Errorf("got total %d, by path %v, by status %v; want 2, {/: 1}, {200: 1, 400: 1}", got.Total, got.ByPath, got.ByStatus)
+	rt := routes(embeddedFiles(), m, p)
+	for path, want := range map[string]bool{"/health": true, "/metrics": true, "/": false, "/api/hello": false, "/nope": false} {
+		if got := rt.isInternal(path); got != want {
+			t.Errorf("isInternal(%q) = %v; want %v", path, got, want)
+		}
 	}
 }
 
@@ -135,7 +136,7 @@ func TestHealth(t *testing.T) {
 // Over the wire: after a known sequence of requests, /metrics shows exactly
 // them, and not the probes.
 func TestMetricsAfterRequests(t *testing.T) {
-	srv := newAppServer(defaultWorkers, defaultQueueSize)
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{})
 	addr := startServing(t, srv)
 	for _, raw := range []string{
 		reqBytes("GET / HTTP/1.1\nHost: x"),
@@ -175,7 +176,7 @@ func TestMetricsAfterRequests(t *testing.T) {
 // answered, and /metrics shows the pool as it is.
 func TestProbesAnsweredWhenWorkersBusy(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
-	srv := newAppServer(2, 2)
+	srv := newAppServer(2, 2, settings{})
 	srv.router.handle("GET", "/block", blockUntil(started, release))
 	addr := startServing(t, srv)
 	done := make(chan struct{})

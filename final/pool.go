@@ -64,9 +64,12 @@ func (p *pool) submit(job func()) bool {
 	}
 }
 
-// poolStats is the pool at one moment.
+// poolStats is the pool at one moment, named as /metrics reports it.
 type poolStats struct {
-	Total, Active, Idle, Queued int
+	Total  int `json:"total_workers"`
+	Active int `json:"active_workers"`
+	Idle   int `json:"idle_workers"`
+	Queued int `json:"queue_depth"`
 }
 
 // stats may be called at any time, from any goroutine.

@@ -6,18 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 )
 
-// Limits on what a client may send. Each is enforced where the part it
-// bounds is read, and tested at its value (served) and one past (rejected).
+// Limits on a request's head. Each is enforced where the part it bounds is
+// read, and tested at its value (served) and one past (refused). The limits
+// on the body are in body.go.
 const (
 	// maxRequestLineBytes bounds the request line with its line ending, and
-	// any empty lines before it. Past it: 414 URI Too Long, since the target
-	// is the part that grows. RFC 9112 §3 asks a server to take at least
-	// 8000 octets; 8 KiB is that, with room for the method and version.
+	// any empty lines before it. Past it: 414 URI Too Long when the target
+	// is what grew, or 400 when no space has come yet, since a method that
+	// long is no URI. RFC 9112 §3 asks a server to take request lines of at
+	// least 8000 octets; 8 KiB is that, with room for the method and version.
 	maxRequestLineBytes = 8 << 10
 
 	// maxFieldBytes bounds the field lines with their line endings and the
@@ -26,60 +27,17 @@ const (
 	// §5). 16 KiB takes a 6 KB cookie beside a browser's usual fields; the
 	// value is otherwise arbitrary (net/http allows 1 MiB, nginx 8 KiB).
 	maxFieldBytes = 16 << 10
-
-	// maxBodyBytes bounds a request body, declared or decoded from chunks.
-	// Past it: 413 Content Too Large (RFC 9110 §15.5.14). Arbitrary: no
-	// route here reads a body; 1 MiB leaves room for a learner's own.
-	maxBodyBytes = 1 << 20
-
-	// maxChunkedBytes bounds a chunked body as it comes on the wire: data,
-	// sizes, extensions and line endings. Past it: 413. Twice the body
-	// limit is room for any sensible chunking; without it, a client could
-	// send a gigabyte of extensions around a few bytes of data
-	// (net/http's CVE-2023-39326).
-	maxChunkedBytes = 2 * maxBodyBytes
-
-	// maxChunkLineBytes bounds one chunk-size line with its extensions.
-	// Past it: 400. A size needs 16 hex digits at most; the rest is room
-	// for extensions, which this server ignores.
-	maxChunkLineBytes = 1 << 10
-
-	// maxQuote bounds how much of a bad input an error quotes for the log.
-	maxQuote = 64
 )
 
-// statusError is a request the server cannot serve: the status code that
-// says why, and a short fixed text for the response body. The text never
-// quotes the client's bytes; an error wrapping it may, for the log.
-type statusError struct {
-	code int
-	text string
-}
-
-func (e statusError) Error() string { return strconv.Itoa(e.code) + " " + e.text }
-
-// The errors the parser returns most. They are declared as error values so
-// that passing one around does not allocate a new interface value each time.
+// The refusals the parser returns most. They are declared as error values
+// so that passing one around does not allocate a new interface value each
+// time.
 var (
-	errNoRequest          error = statusError{400, "no request"}
 	errIncomplete         error = statusError{400, "incomplete request"}
+	errMethodTooLong      error = statusError{400, "request line too long before its first space"}
 	errRequestLineTooLong error = statusError{414, "request line too long"}
 	errFieldsTooLarge     error = statusError{431, "header fields too large"}
-	errBodyTooLarge       error = statusError{413, "request body too large"}
-	errBadChunk           error = statusError{400, "malformed chunked body"}
 )
-
-// reject returns an error answered with code and text, whose log message
-// quotes the offending input, cut at maxQuote bytes.
-func reject(code int, text, input string) error {
-	if len(input) > maxQuote {
-		input = input[:maxQuote] + "..."
-	}
-	return fmt.Errorf("%w: %q", statusError{code, text}, input)
-}
-
-// badRequest is reject with 400 Bad Request.
-func badRequest(text, input string) error { return reject(400, text, input) }
 
 // Request is an HTTP/1.1 request as read off the wire (RFC 9112 §2.1).
 type Request struct {
@@ -89,55 +47,16 @@ type Request struct {
 	Query   string  // the target's query, without its "?": "b=c"
 	Version string  // "HTTP/1.1" or "HTTP/1.0"
 	Host    string  // the absolute-form target's authority, or Host
-	Headers []Field // as received, names lowercased; read them with Header
+	Headers []Field // in the order received; read them with Header
 	Body    []byte
 
 	contentLength int64 // from Content-Length; 0 without one
 	chunked       bool  // Transfer-Encoding: chunked
 }
 
-// Header returns the value of the field named name, which must be
-// lowercase, and whether the request has that field. A field sent on
-// several lines has one value, as joinFieldValues joins them.
-func (r *Request) Header(name string) (string, bool) {
-	value, found := "", false
-	var rest []string
-	for _, f := range r.Headers {
-		switch {
-		case f.Name != name:
-		case !found:
-			value, found = f.Value, true
-		default:
-			rest = append(rest, f.Value)
-		}
-	}
-	if rest != nil {
-		value = joinFieldValues(value, rest)
-	}
-	return value, found
-}
-
-// joinFieldValues joins the values of a field sent on several lines into
-// one, in order, with ", " (RFC 9110 §5.3). An empty value adds only its
-// comma, as a value never ends in whitespace. Joining once, when all the
-// values are known, keeps many repeated lines linear: joining line by line
-// would copy the growing value again for each.
-func joinFieldValues(first string, rest []string) string {
-	var b strings.Builder
-	b.WriteString(first)
-	for _, v := range rest {
-		b.WriteByte(',')
-		if v != "" {
-			b.WriteByte(' ')
-			b.WriteString(v)
-		}
-	}
-	return b.String()
-}
-
 // headBuffers recycles the buffers that heads are read into. The Request
 // keeps a string copy of its head, so the buffer is free once it is parsed,
-// and the next connection can read into it without allocating.
+// and the next request can be read into it without allocating.
 var headBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // readRequest reads one request, head and body, from br.
@@ -146,14 +65,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := req.readBody(br); err != nil {
+	if err := req.readBody(br, nil); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
 // readRequestHead reads the request line and the header fields, and checks
-// that the body's length can be known, but does not read the body.
+// that the body's length can be known (body.go), but does not read the
+// body. It returns errNoRequest if br ends before a first byte.
 func readRequestHead(br *bufio.Reader) (*Request, error) {
 	first, err := br.Peek(1)
 	if err != nil {
@@ -172,9 +92,8 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Field names are case-insensitive (RFC 9110 §5.1). Lowering them in
-	// place, before the one conversion to string below, lets every string of
-	// the Request share that single copy.
+	// Lowering the field names in place, before the one conversion to
+	// string below, lets every string of the Request share that one copy.
 	lowerFieldNames(head)
 	line, fields, _ := strings.Cut(string(head), "\n")
 	req, err := parseRequestLine(line)
@@ -187,19 +106,25 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	if err := req.checkHost(); err != nil {
 		return nil, err
 	}
-	return req, req.checkFraming()
+	if err := req.checkFraming(); err != nil {
+		return nil, err // never a Request whose body's end is in doubt
+	}
+	return req, nil
 }
 
 // readHead reads the request line and the field lines after it up to the
-// empty line that ends them, and returns them each ended by "\n", whatever
-// ending the client used, appended to head. Empty lines before the request
-// line are skipped (RFC 9112 §2.2) but count toward its limit.
+// empty line that ends them, and appends them to head, each ended by "\n"
+// whatever ending the client used. Empty lines before the request line are
+// skipped (RFC 9112 §2.2) but count toward its limit.
 func readHead(br *bufio.Reader, head []byte) ([]byte, error) {
 	used := 0
 	for len(head) == 0 {
 		var n int
 		var err error
 		head, n, err = readLine(br, head, maxRequestLineBytes-used, errRequestLineTooLong)
+		if err == errRequestLineTooLong && bytes.IndexByte(head, ' ') < 0 {
+			err = errMethodTooLong // RFC 9112 §3: no URI has begun
+		}
 		if err != nil {
 			return head, err
 		}
@@ -226,13 +151,14 @@ func readHead(br *bufio.Reader, head []byte) ([]byte, error) {
 // and returns dst and the bytes the line took on the wire. A line is ended
 // by CRLF or by a bare LF, which RFC 9112 §2.2 lets a server accept (`nc`
 // sends it); a CR anywhere else is 400. A line over limit bytes, ending
-// included, is tooLong; the reader stops there and reads no further.
+// included, is tooLong: the reader stops there and reads no further, and
+// dst holds what came of the line, so that a caller can look at it.
 func readLine(br *bufio.Reader, dst []byte, limit int, tooLong error) ([]byte, int, error) {
 	start := len(dst)
 	for {
 		frag, err := br.ReadSlice('\n')
 		if len(dst)-start+len(frag) > limit {
-			return dst, 0, tooLong
+			return append(dst, frag[:limit-(len(dst)-start)]...), 0, tooLong
 		}
 		dst = append(dst, frag...)
 		if err == nil {
@@ -251,23 +177,6 @@ func readLine(br *bufio.Reader, dst []byte, limit int, tooLong error) ([]byte, i
 		return dst, 0, badRequest("bare CR in line", string(dst[start:]))
 	}
 	return dst, n, nil
-}
-
-// lowerFieldNames lowercases, in place, the name of every field line of a
-// head read by readHead: the bytes before the first colon of each line but
-// the first.
-func lowerFieldNames(head []byte) {
-	inName := false
-	for i, c := range head {
-		switch {
-		case c == '\n':
-			inName = true
-		case c == ':':
-			inName = false
-		case inName && 'A' <= c && c <= 'Z':
-			head[i] = c + 'a' - 'A'
-		}
-	}
 }
 
 // parseRequestLine splits "GET /a?b HTTP/1.1" into its method, target and
@@ -343,238 +252,23 @@ func (r *Request) parseTarget() error {
 	return nil
 }
 
-// parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
-func (r *Request) parseFields(lines string) error {
-	r.Headers = make([]Field, 0, strings.Count(lines, "\n"))
-	seenHost := false
-	for lines != "" {
-		var line string
-		line, lines, _ = strings.Cut(lines, "\n")
-		name, value, ok := strings.Cut(line, ":")
-		switch {
-		case line[0] == ' ' || line[0] == '\t':
-			// Obsolete line folding, or whitespace before the first
-			// field, which could hide a field from one reader but not
-			// another (RFC 9112 §5.2, §2.2).
-			return badRequest("field line starts with whitespace", line)
-		case !ok:
-			return badRequest("field line without a colon", line)
-		case strings.TrimRight(name, " \t") != name:
-			return badRequest("whitespace before colon", line) // §5.1: MUST be 400
-		case !isToken(name):
-			return badRequest("invalid field name", line)
-		}
-		// Optional whitespace around the value is not part of it (§5.1).
-		value = strings.Trim(value, " \t")
-		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
-			return badRequest("control character in field value", line) // RFC 9110 §5.5
-		}
-		if name == "host" && seenHost {
-			return badRequest("more than one Host", line) // §3.2
-		}
-		seenHost = seenHost || name == "host"
-		r.Headers = append(r.Headers, Field{name, value})
-	}
-	return nil
-}
-
-// checkHost applies RFC 9112 §3.2: an HTTP/1.1 request must carry a Host
-// field, and no request may carry an invalid one. An absolute-form target
-// has already set r.Host, and its authority wins over the field (§3.2.2).
-func (r *Request) checkHost() error {
-	host, ok := r.Header("host")
-	switch {
-	case !ok && r.Version == "HTTP/1.1":
-		return badRequest("missing Host", r.Target)
-	case !validHost(host):
-		return badRequest("invalid Host", host)
-	case r.Host == "":
-		r.Host = host
-	}
-	return nil
-}
-
-// validHost reports whether h is host [ ":" port ], where host is an IP
-// literal in brackets or a name of unreserved characters, sub-delims and
-// percent-escapes (RFC 9110 §7.2, RFC 3986 §3.2.2). An empty h is valid.
-func validHost(h string) bool {
-	name, port := h, ""
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return false
-		}
-		name, port = h[1:end], h[end+1:]
-		if name == "" || strings.Trim(name, "0123456789abcdefABCDEF:.") != "" {
-			return false
-		}
-	} else if i := strings.IndexByte(h, ':'); i >= 0 {
-		name, port = h[:i], h[i:]
-	}
-	if port != "" && (port[0] != ':' || strings.Trim(port[1:], "0123456789") != "") {
-		return false
-	}
-	for i := 0; i < len(name) && h[0] != '['; i++ {
-		c := name[i]
-		if c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]) {
-			i += 2
-		} else if !isAlnum(c) && !strings.ContainsRune("-._~!$&'()*+,;=", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
-
-// checkFraming decides how the body is delimited (RFC 9112 §6): by
-// Transfer-Encoding: chunked, by Content-Length, or absent. Framing that two
-// readers could understand differently is refused, since that difference is
-// how requests get smuggled past a proxy.
-func (r *Request) checkFraming() error {
-	te, hasTE := r.Header("transfer-encoding")
-	cl, hasCL := r.Header("content-length")
-	switch {
-	case hasTE && hasCL:
-		return badRequest("both Transfer-Encoding and Content-Length", te) // §6.1
-	case hasTE && r.Version == "HTTP/1.0":
-		return badRequest("Transfer-Encoding in HTTP/1.0", te) // §6.1
-	case hasTE:
-		return r.parseTransferEncoding(te)
-	case hasCL:
-		var err error
-		r.contentLength, err = parseContentLength(cl)
-		return err
-	}
-	return nil
-}
-
-// parseTransferEncoding accepts "chunked" alone. Chunked must be the last
-// coding, and only once, or the body's end cannot be found: 400 (§6.3).
-// Before it, any other coding is one this server does not decode: 501
-// (§6.1).
-func (r *Request) parseTransferEncoding(te string) error {
-	codings := strings.Split(te, ",")
-	for i, c := range codings {
-		c = strings.Trim(c, " \t")
-		if c == "" || strings.EqualFold(c, "chunked") != (i == len(codings)-1) {
-			return badRequest("chunked is not the last transfer coding", te)
-		}
-	}
-	if len(codings) > 1 {
-		return reject(501, "transfer coding not implemented", te)
-	}
-	r.chunked = true
-	return nil
-}
-
-// parseContentLength reads Content-Length = 1*DIGIT (RFC 9110 §8.6). A list
-// of one value repeated, which a repeated field becomes, counts once.
-func parseContentLength(v string) (int64, error) {
-	var n int64 = -1
-	for _, s := range strings.Split(v, ",") {
-		s = strings.Trim(s, " \t")
-		m, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || strings.Trim(s, "0123456789") != "" || (n >= 0 && m != n) {
-			return 0, badRequest("invalid Content-Length", v)
-		}
-		n = m
-	}
-	return n, nil
-}
-
-// readBody reads the body the head announced: Content-Length bytes, or
-// chunks. A declared length over the limit is refused before a byte of it is
-// read. The body grows as its bytes arrive, so a client must send them to
-// make the server hold them.
-func (r *Request) readBody(br *bufio.Reader) error {
-	switch {
-	case r.contentLength > maxBodyBytes:
-		return errBodyTooLarge
-	case r.contentLength == 0 && !r.chunked:
-		return nil
-	}
-	var body bytes.Buffer
-	var err error
-	if r.chunked {
-		err = readChunked(br, &body)
-	} else if r.contentLength > 0 {
-		_, err = io.CopyN(&body, br, r.contentLength)
-	}
-	if errors.Is(err, io.EOF) {
-		err = fmt.Errorf("%w: body: %w", errIncomplete, io.ErrUnexpectedEOF)
-	}
-	r.Body = body.Bytes()
-	return err
-}
-
-// readChunked decodes a chunked body (RFC 9112 §7.1) into body:
-//
-//	5;name=value\r\n   chunk size in hex; extensions are ignored
-//	hello\r\n          chunk data, then its line ending
-//	0\r\n              the last chunk
-//	Trailer: x\r\n     trailer fields, read and dropped
-//	\r\n
-func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
-	line := make([]byte, 0, 32)
-	for wire := 0; ; {
-		var err error
-		var n int
-		if line, n, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
-			return err
-		}
-		if wire += n; wire > maxChunkedBytes {
-			return errBodyTooLarge
-		}
-		digits, _, _ := strings.Cut(string(line), ";")
-		digits = strings.TrimRight(digits, " \t")
-		size, err := strconv.ParseUint(digits, 16, 63)
-		if err != nil || strings.Trim(digits, "0123456789abcdefABCDEF") != "" {
-			return badRequest("invalid chunk size", string(line))
-		}
-		if size == 0 {
-			return readTrailers(br)
-		}
-		if uint64(body.Len())+size > maxBodyBytes {
-			return errBodyTooLarge
-		}
-		if _, err := io.CopyN(body, br, int64(size)); err != nil {
-			return err
-		}
-		// The data must end where its size said: a line ending, nothing else.
-		if line, n, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
-			return err
-		}
-		wire += int(size) + n
-		if len(line) > 0 {
-			return errBadChunk
-		}
-	}
-}
-
-// readTrailers reads the trailer fields after the last chunk, up to the
-// empty line, and drops them: no route here has a use for them (§7.1.2).
-func readTrailers(br *bufio.Reader) error {
-	used := 0
-	for {
-		line, n, err := readLine(br, nil, maxFieldBytes-used, errFieldsTooLarge)
-		if err != nil || len(line) == 0 {
-			return err
-		}
-		used += n
-	}
-}
-
 // isToken reports whether s is a token (RFC 9110 §5.6.2):
 //
 //	token = 1*tchar
 //	tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
 //	        "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 func isToken(s string) bool {
+	return s != "" && every(s, func(c byte) bool { return isAlnum(c) || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 })
+}
+
+// every reports whether ok holds for every byte of s.
+func every(s string, ok func(byte) bool) bool {
 	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(s[i])) {
+		if !ok(s[i]) {
 			return false
 		}
 	}
-	return s != ""
+	return true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -8,8 +8,7 @@ import (
 	"time"
 )
 
-// Fixed values every response carries. They are shared by every stage, so
-// the files that hold them stay the same from stage to stage.
+// Fixed values every response carries.
 const (
 	// serverName is the Server field's value (RFC 9110 §10.2.4).
 	serverName = "go-raw/1.0"
@@ -21,17 +20,13 @@ const (
 
 // Response is what a handler returns. The fields that frame the message on
 // the wire (Content-Length, Date, Server, Connection) are not in it: the
-// writer adds them, so no handler can get them wrong.
+// writer adds them, so no handler can get them wrong. A 304 has no body
+// and no Content-Length (RFC 9110 §15.4.5, §8.6).
 type Response struct {
 	Status      int
 	ContentType string  // with a body; "application/octet-stream" if empty
 	Headers     []Field // any others, such as Allow or Retry-After
 	Body        []byte
-}
-
-// Field is one header field of a response.
-type Field struct {
-	Name, Value string
 }
 
 // statusText holds the reason phrase of every status this server sends
@@ -40,6 +35,7 @@ type Field struct {
 var statusText = map[int]string{
 	100: "Continue",
 	200: "OK",
+	304: "Not Modified",
 	400: "Bad Request",
 	404: "Not Found",
 	405: "Method Not Allowed",
@@ -74,7 +70,8 @@ func jsonResponse(status int, v any) *Response {
 	return &Response{Status: status, ContentType: "application/json", Body: append(body, '\n')}
 }
 
-// errorResponse is a plain-text error: "404 Not Found: no route for /x".
+// errorResponse is a plain-text refusal: "404 Not Found: no route for \"/x\"".
+// The text is fixed, or names the client's input only through quote.
 func errorResponse(status int, text string) *Response {
 	return textResponse(status, strconv.Itoa(status)+" "+statusText[status]+": "+text+"\n")
 }
@@ -89,10 +86,13 @@ const maxPooledBuffer = 64 << 10
 
 // writeResponse writes r to w in one write. withBody is false for a
 // response to HEAD, which has every field of the full response, including
-// its Content-Length, and no body (RFC 9110 §9.3.2).
-func writeResponse(w io.Writer, r *Response, withBody bool) error {
+// its Content-Length, and no body (RFC 9110 §9.3.2). connection is the
+// Connection field's value: "close" on a connection's last response,
+// "keep-alive" to an HTTP/1.0 client that asked for it, or empty, for no
+// field, on an HTTP/1.1 connection that stays open (RFC 9112 §9.3).
+func writeResponse(w io.Writer, r *Response, withBody bool, connection string) error {
 	buf := wireBuffers.Get().(*[]byte)
-	*buf = r.appendTo((*buf)[:0], time.Now(), withBody)
+	*buf = r.appendTo((*buf)[:0], time.Now(), withBody, connection)
 	_, err := w.Write(*buf)
 	if cap(*buf) <= maxPooledBuffer {
 		wireBuffers.Put(buf)
@@ -107,10 +107,10 @@ func writeResponse(w io.Writer, r *Response, withBody bool) error {
 //	Content-Length: 5\r\n                   the size of the body
 //	Date: Wed, 25 Nov 2026 22:00:00 GMT\r\n when it was sent
 //	Server: go-raw/1.0\r\n                  who sent it
-//	Connection: close\r\n                   one request per connection
+//	Connection: close\r\n                   the last response on the connection
 //	\r\n                                    end of the head
 //	hello                                   the body, unless withBody is false
-func (r *Response) appendTo(b []byte, now time.Time, withBody bool) []byte {
+func (r *Response) appendTo(b []byte, now time.Time, withBody bool, connection string) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')
@@ -125,11 +125,18 @@ func (r *Response) appendTo(b []byte, now time.Time, withBody bool) []byte {
 	for _, f := range r.Headers {
 		b = appendField(b, f.Name, f.Value)
 	}
-	b = append(b, "Content-Length: "...)
-	b = strconv.AppendInt(b, int64(len(r.Body)), 10)
-	b = append(b, "\r\nDate: "...)
+	if r.Status != 304 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(r.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Date: "...)
 	b = now.UTC().AppendFormat(b, imfFixdate)
-	b = append(b, "\r\nServer: "+serverName+"\r\nConnection: close\r\n\r\n"...)
+	b = append(b, "\r\nServer: "+serverName+"\r\n"...)
+	if connection != "" {
+		b = appendField(b, "Connection", connection)
+	}
+	b = append(b, "\r\n"...)
 	if withBody {
 		b = append(b, r.Body...)
 	}

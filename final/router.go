@@ -1,12 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net/url"
-	"path"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -18,6 +14,13 @@ import (
 // on a path that does not have it is 405 Method Not Allowed.
 var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"}
 
+// The router's refusals, besides the 404 that names its path.
+var (
+	errUnknownMethod    error = statusError{501, "unknown method"}
+	errMethodNotAllowed error = statusError{405, "method not allowed on this path"}
+	errAsteriskForm     error = statusError{400, "* is a target for OPTIONS only"} // RFC 9112 §3.2.4
+)
+
 // Handler answers a request.
 type Handler func(*Request) *Response
 
@@ -27,10 +30,11 @@ type Handler func(*Request) *Response
 type router struct {
 	routes   map[string]map[string]Handler // path, then method
 	prefixes []string                      // the "/*" paths, less the "*"
+	internal map[string]bool               // the paths handleInternal registered
 }
 
 func newRouter() *router {
-	return &router{routes: make(map[string]map[string]Handler)}
+	return &router{routes: make(map[string]map[string]Handler), internal: make(map[string]bool)}
 }
 
 // handle registers h to answer method on pattern: a path, or a prefix
@@ -46,32 +50,39 @@ func (rt *router) handle(method, pattern string, h Handler) {
 	rt.routes[pattern][method] = h
 }
 
-// dispatch answers req: it routes it and runs the handler it finds.
-func (rt *router) dispatch(req *Request) *Response {
-	h, refusal := rt.route(req)
-	if refusal != nil {
-		return refusal
-	}
-	return run(h, req)
+// handleInternal registers h as handle does, on one of the server's own
+// paths, such as /health: see isInternal.
+func (rt *router) handleInternal(method, path string, h Handler) {
+	rt.handle(method, path, h)
+	rt.internal[path] = true
 }
 
-// route finds the handler for req, or the response that answers req at
-// once. It needs only the request's head, so a request it refuses is
-// refused before its body is read. The checks run in the contract's order:
-// the method (501), the path (404), the method on that path (405).
-func (rt *router) route(req *Request) (Handler, *Response) {
+// isInternal reports whether path is one of the server's own. Their
+// answers are not counted: a probe every few seconds would drown the
+// traffic they are there to show (the seed's _INTERNAL_PATHS). And they are
+// answered without a worker: a probe must get through when every worker is
+// busy, which is when it matters most.
+func (rt *router) isInternal(path string) bool {
+	return rt.internal[path]
+}
+
+// route finds the handler for req, or the error that refuses it, which
+// carries its status. It needs only the request's head, so a request it
+// refuses is refused before its body is read. The checks run in this
+// order: the method (501), the path (404), the method on that path (405).
+func (rt *router) route(req *Request) (Handler, error) {
 	if !slices.Contains(knownMethods, req.Method) {
-		return nil, errorResponse(501, "unknown method "+req.Method)
+		return nil, fmt.Errorf("%w: %s", errUnknownMethod, quote(req.Method))
 	}
-	if req.Path == "*" { // the asterisk-form is for OPTIONS only (RFC 9112 §3.2.4)
+	if req.Path == "*" {
 		if req.Method != "OPTIONS" {
-			return nil, errorResponse(400, "* is a target for OPTIONS only")
+			return nil, errAsteriskForm
 		}
-		return nil, optionsResponse(rt.allMethods())
+		return answerOptions(rt.allMethods()), nil
 	}
 	methods := rt.lookup(req.Path)
 	if methods == nil {
-		return nil, errorResponse(404, "no route for "+req.Path)
+		return nil, statusError{404, "no route for " + quote(req.Path)}
 	}
 	if h, ok := methods[req.Method]; ok {
 		return h, nil
@@ -81,11 +92,9 @@ func (rt *router) route(req *Request) (Handler, *Response) {
 	case req.Method == "HEAD" && hasGET:
 		return asGET(get), nil
 	case req.Method == "OPTIONS":
-		return nil, optionsResponse(methods)
+		return answerOptions(methods), nil
 	}
-	resp := errorResponse(405, req.Method+" is not allowed on "+req.Path)
-	resp.Headers = append(resp.Headers, Field{"Allow", allow(methods)})
-	return nil, resp
+	return nil, fmt.Errorf("%w: %s", errMethodNotAllowed, quote(req.Method))
 }
 
 // lookup returns the methods registered for path: its own, or those of the
@@ -101,6 +110,12 @@ func (rt *router) lookup(path string) map[string]Handler {
 		}
 	}
 	return rt.routes[longest] // nil when no prefix matched
+}
+
+// allowed is the Allow field of path: the methods it answers, which a 405
+// must list (RFC 9110 §15.5.6).
+func (rt *router) allowed(path string) string {
+	return allow(rt.lookup(path))
 }
 
 // allMethods gathers the methods of every path, for "OPTIONS *".
@@ -127,10 +142,12 @@ func allow(methods map[string]Handler) string {
 	return strings.Join(names, ", ")
 }
 
-// optionsResponse answers OPTIONS with the methods allowed and no body
-// (RFC 9110 §9.3.7).
-func optionsResponse(methods map[string]Handler) *Response {
-	return &Response{Status: 200, Headers: []Field{{"Allow", allow(methods)}}}
+// answerOptions answers OPTIONS with the methods allowed and no body (RFC 9110
+// §9.3.7).
+func answerOptions(methods map[string]Handler) Handler {
+	return func(*Request) *Response {
+		return &Response{Status: 200, Headers: []Field{{"Allow", allow(methods)}}}
+	}
 }
 
 // asGET runs a GET handler for a HEAD request as if it were a GET, so that
@@ -149,7 +166,7 @@ func asGET(get Handler) Handler {
 func run(h Handler, req *Request) (resp *Response) {
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("handler panicked", "method", req.Method, "path", req.Path, "panic", p, "stack", string(debug.Stack()))
+			slog.Error("handler panicked", "method", clip(req.Method), "path", clip(req.Path), "panic", p, "stack", string(debug.Stack()))
 			resp = errorResponse(500, "the handler failed")
 		}
 	}()
@@ -157,67 +174,4 @@ func run(h Handler, req *Request) (resp *Response) {
 		panic("handler returned no response")
 	}
 	return resp
-}
-
-// contentTypes maps a file extension to its Content-Type. A table of our
-// own, rather than package mime's, gives the same answer on every machine:
-// mime also reads the system's tables, which differ from one to the next.
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".json": "application/json",
-	".txt":  "text/plain; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".jpg":  "image/jpeg",
-	".ico":  "image/x-icon",
-}
-
-// staticFile answers with the file name of fsys.
-func staticFile(fsys fs.FS, name string) Handler {
-	return func(*Request) *Response { return serveFile(fsys, name) }
-}
-
-// staticFiles answers a path under prefix with the file of that name in
-// fsys: with prefix "/static/", /static/a/b.css is a/b.css. Percent-escapes
-// are decoded first, then fs.ValidPath refuses any name with a ".." element,
-// so no request, escaped or not, reads outside fsys.
-func staticFiles(fsys fs.FS, prefix string) Handler {
-	return func(req *Request) *Response {
-		name, err := url.PathUnescape(strings.TrimPrefix(req.Path, prefix))
-		if err != nil || !fs.ValidPath(name) {
-			return errorResponse(404, "no file at "+req.Path)
-		}
-		return serveFile(fsys, name)
-	}
-}
-
-// maxStaticFileBytes bounds a file the static handlers serve. A file is
-// read whole into memory and must reach the client within the write
-// timeout, so past it the answer is 500, and the log names the file. 4 MiB
-// is far above anything in www/; a site of larger files wants a server
-// that streams them.
-const maxStaticFileBytes = 4 << 20
-
-// serveFile answers with the file name of fsys, typed by its extension.
-// Only a regular file is served: opening a named pipe would block a worker
-// until someone wrote to it.
-func serveFile(fsys fs.FS, name string) *Response {
-	info, err := fs.Stat(fsys, name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular():
-		return errorResponse(404, "no file "+name)
-	case err == nil && info.Size() > maxStaticFileBytes:
-		err = fmt.Errorf("%d bytes, over the %d a static file may have", info.Size(), maxStaticFileBytes)
-	}
-	var body []byte
-	if err == nil {
-		body, err = fs.ReadFile(fsys, name)
-	}
-	if err != nil {
-		slog.Error("cannot serve a static file", "name", name, "err", err)
-		return errorResponse(500, "cannot serve this file")
-	}
-	return &Response{Status: 200, ContentType: contentTypes[path.Ext(name)], Body: body}
 }

@@ -2,17 +2,32 @@ package main
 
 import (
 	"bytes"
-	"io/fs"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 )
 
 // get is a request for method and path, as the parser would return it.
 func get(method, path string) *Request {
 	return &Request{Method: method, Target: path, Path: path, Version: "HTTP/1.1"}
+}
+
+// dispatch answers req as the server does, without a connection: with the
+// response of the handler the router finds, or with the refusal of the
+// router's error, its status, its text and, for a 405, Allow.
+func dispatch(rt *router, req *Request) *Response {
+	h, err := rt.route(req)
+	var se statusError
+	if !errors.As(err, &se) {
+		return run(h, req)
+	}
+	resp := errorResponse(se.code, se.text)
+	if se.code == 405 {
+		resp.Headers = append(resp.Headers, Field{"Allow", rt.allowed(req.Path)})
+	}
+	return resp
 }
 
 func okHandler(body string) Handler {
@@ -22,7 +37,7 @@ func okHandler(body string) Handler {
 // TestRouter holds the seed project's 6 router tests.
 func TestRouter(t *testing.T) {
 	t.Run("404_body_contains_path", func(t *testing.T) {
-		resp := newRouter().dispatch(get("GET", "/no/such/page"))
+		resp := dispatch(newRouter(), get("GET", "/no/such/page"))
 		if resp.Status != 404 || !strings.Contains(string(resp.Body), "/no/such/page") {
 			t.Errorf("dispatch = %d %q; want 404 naming /no/such/page", resp.Status, resp.Body)
 		}
@@ -30,15 +45,15 @@ func TestRouter(t *testing.T) {
 	t.Run("add_route_registers_handler", func(t *testing.T) {
 		rt := newRouter()
 		rt.handle("GET", "/x", okHandler("x"))
-		if h, refusal := rt.route(get("GET", "/x")); h == nil || refusal != nil {
-			t.Errorf("route(GET /x) = %v, %v; want the registered handler", h, refusal)
+		if h, err := rt.route(get("GET", "/x")); h == nil || err != nil {
+			t.Errorf("route(GET /x) = %v, %v; want the registered handler", h, err)
 		}
 	})
 	t.Run("dispatches_to_registered_route", func(t *testing.T) {
 		rt := newRouter()
 		rt.handle("GET", "/a", okHandler("from a"))
 		rt.handle("GET", "/b", okHandler("from b"))
-		if resp := rt.dispatch(get("GET", "/b")); resp.Status != 200 || string(resp.Body) != "from b" {
+		if resp := dispatch(rt, get("GET", "/b")); resp.Status != 200 || string(resp.Body) != "from b" {
 			t.Errorf("dispatch(GET /b) = %d %q; want 200 %q", resp.Status, resp.Body, "from b")
 		}
 	})
@@ -46,7 +61,7 @@ func TestRouter(t *testing.T) {
 		rt := newRouter()
 		rt.handle("GET", "/boom", func(*Request) *Response { panic("boom") })
 		var resp *Response
-		logged := captureLog(t, func() { resp = rt.dispatch(get("GET", "/boom")) })
+		logged := captureLog(t, func() { resp = dispatch(rt, get("GET", "/boom")) })
 		if resp.Status != 500 {
 			t.Errorf("dispatch(GET /boom) = %d; want 500", resp.Status)
 		}
@@ -55,14 +70,14 @@ func TestRouter(t *testing.T) {
 		}
 	})
 	t.Run("returns_404_for_root_when_not_registered", func(t *testing.T) {
-		if resp := newRouter().dispatch(get("GET", "/")); resp.Status != 404 {
+		if resp := dispatch(newRouter(), get("GET", "/")); resp.Status != 404 {
 			t.Errorf("dispatch(GET /) = %d; want 404", resp.Status)
 		}
 	})
 	t.Run("returns_404_for_unknown_path", func(t *testing.T) {
 		rt := newRouter()
 		rt.handle("GET", "/known", okHandler("k"))
-		if resp := rt.dispatch(get("GET", "/unknown")); resp.Status != 404 {
+		if resp := dispatch(rt, get("GET", "/unknown")); resp.Status != 404 {
 			t.Errorf("dispatch(GET /unknown) = %d; want 404", resp.Status)
 		}
 	})
@@ -108,9 +123,8 @@ func header(resp *Response, name string) string {
 	return ""
 }
 
-// TestRouterAnswers covers what the router answers by itself, in the
-// contract's order of checks: method (501), path (404), method on the path
-// (405).
+// TestRouterAnswers covers what the router answers by itself, in its order
+// of checks: method (501), path (404), method on the path (405).
 func TestRouterAnswers(t *testing.T) {
 	rt := newRouter()
 	rt.handle("GET", "/page", okHandler("page"))
@@ -138,7 +152,7 @@ func TestRouterAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := rt.dispatch(get(tt.method, tt.path))
+			resp := dispatch(rt, get(tt.method, tt.path))
 			if resp.Status != tt.status || header(resp, "Allow") != tt.allow {
 				t.Errorf("%s %s = %d, Allow %q; want %d, Allow %q", tt.method, tt.path, resp.Status, header(resp, "Allow"), tt.status, tt.allow)
 			}
@@ -157,7 +171,7 @@ func TestRouterAnswers(t *testing.T) {
 func TestHeadRunsGetAsGet(t *testing.T) {
 	rt := newRouter()
 	rt.handle("GET", "/m", func(req *Request) *Response { return textResponse(200, "method "+req.Method) })
-	if got := rt.dispatch(get("HEAD", "/m")); string(got.Body) != "method GET" {
+	if got := dispatch(rt, get("HEAD", "/m")); string(got.Body) != "method GET" {
 		t.Errorf("HEAD body = %q; want the GET handler's %q", got.Body, "method GET")
 	}
 }
@@ -170,49 +184,19 @@ func TestRunNilResponseIs500(t *testing.T) {
 	}
 }
 
-// The static handler serves what is under its root and nothing else, however
-// the path is spelled.
-func TestStaticFiles(t *testing.T) {
-	files := fstest.MapFS{
-		"index.html":     {Data: []byte("<p>home</p>")},
-		"css/site.css":   {Data: []byte("p{}")},
-		"notes.unknown":  {Data: []byte("?")},
-		"with space.txt": {Data: []byte("spaced")},
-		"pipe":           {Mode: fs.ModeNamedPipe},
-		"big.txt":        {Data: make([]byte, maxStaticFileBytes+1)},
-		"at_limit.txt":   {Data: make([]byte, maxStaticFileBytes)},
+// A refusal names the client's input only quoted and cut to maxQuote, so
+// an 8000-byte path, or a method, cannot fill a response with raw bytes.
+func TestRefusalsQuoteCapped(t *testing.T) {
+	rt := newRouter()
+	rt.handle("GET", "/page", okHandler("page"))
+	long := "/" + strings.Repeat("p", 7999)
+	for _, req := range []*Request{get("GET", long), get("POST", "/page"), get(strings.Repeat("M", 7999), "/page")} {
+		resp := dispatch(rt, req)
+		if len(resp.Body) >= 200 || strings.Contains(string(resp.Body), strings.Repeat("p", maxQuote+1)) {
+			t.Errorf("%s %.20s... = %d, %d-byte body %q; want under 200 bytes", req.Method[:min(len(req.Method), 8)], req.Path, resp.Status, len(resp.Body), resp.Body)
+		}
 	}
-	h := staticFiles(files, "/static/")
-	tests := []struct {
-		path        string
-		status      int
-		contentType string
-	}{
-		{"/static/index.html", 200, "text/html; charset=utf-8"},
-		{"/static/css/site.css", 200, "text/css; charset=utf-8"},
-		{"/static/with%20space.txt", 200, "text/plain; charset=utf-8"},
-		{"/static/notes.unknown", 200, ""},
-		{"/static/missing.html", 404, ""},
-		{"/static/", 404, ""},
-		{"/static/css", 404, ""},
-		{"/static/../secret", 404, ""},
-		{"/static/css/../index.html", 404, ""},
-		{"/static/%2e%2e/secret", 404, ""},
-		{"/static/%2E%2E%2Fsecret", 404, ""},
-		{"/static/..%2fsecret", 404, ""},
-		{"/static//etc/passwd", 404, ""},
-		{"/static/%zz", 404, ""},
-		{"/static/pipe", 404, ""},
-		{"/static/at_limit.txt", 200, "text/plain; charset=utf-8"},
-		{"/static/big.txt", 500, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			var resp *Response
-			captureLog(t, func() { resp = h(get("GET", tt.path)) })
-			if resp.Status != tt.status || tt.status == 200 && resp.ContentType != tt.contentType {
-				t.Errorf("GET %s = %d %q; want %d %q", tt.path, resp.Status, resp.ContentType, tt.status, tt.contentType)
-			}
-		})
+	if body := string(dispatch(rt, get("GET", "/a\x00b")).Body); !strings.Contains(body, `"/a\x00b"`) {
+		t.Errorf("404 body = %q; want the path quoted, \"/a\\x00b\"", body)
 	}
 }

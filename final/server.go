@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +23,10 @@ const (
 	acceptRetryMax = 1 * time.Second
 )
 
-// Closing a socket that still holds unread input makes the kernel send a
-// reset (RST), which can destroy the response still on its way to the
-// client (RFC 9112 §9.6). So after answering, the server half-closes and
-// reads and drops what the client still sends, until the client closes,
-// lingerMaxBytes have come, or lingerTimeout has passed. Only then does it
-// close. The values are those net/http uses against the same danger: it
-// waits 500 ms after CloseWrite (rstAvoidanceDelay), and reads at most
-// 256 KiB of a body no handler read (maxPostHandlerReadBytes). A client
-// that goes on sending past them can still meet a reset.
-const (
-	lingerTimeout  = 500 * time.Millisecond
-	lingerMaxBytes = 256 << 10
-)
-
 // serve accepts connections from ln and serves each one in its own goroutine,
-// calling handle and then closing the connection. Closing ln stops it: serve
-// then returns nil, once every connection it accepted has been served. A
+// calling handle and then closing the connection. Closing ln stops it, and
+// so does the passing of a deadline set on ln, which serve then closes:
+// serve returns nil, once every connection it accepted has been served. A
 // caller can stop what the handlers use after that, knowing no handler is
 // left running. An accept error that is not temporary ends it too.
 func serve(ln net.Listener, handle func(net.Conn)) error {
@@ -96,20 +81,49 @@ const (
 	// sent nothing (RFC 9110 §15.5.9). The seed's CLIENT_TIMEOUT.
 	defaultClientTimeout = 5 * time.Second
 
-	// defaultWriteTimeout is how long a response may take to be written, so
-	// that a client that never reads cannot hold a worker. Most responses
-	// here fit in the socket's buffer at once; the largest is a static file
-	// of maxStaticFileBytes, which a client must take at about 1 MB/s.
+	// defaultWriteTimeout is how long each write to a client may take: a
+	// response, or a 100 Continue. A worker writes the response it made, so
+	// this is how long a client that never reads can hold one. Most
+	// responses here fit in the socket's buffer at once; the largest is a
+	// static file of maxStaticFileBytes, which a client must take at about
+	// 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
-	// defaultMaxConns bounds the connections being served at once, their
-	// closing drain included. Past it, a new connection gets 503 without
-	// being read; that refusal still holds its socket and a goroutine while
-	// the 503 is delivered, up to lingerTimeout. Each connection costs a
-	// goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
-	// about 10 MiB, well inside a small container. Arbitrary.
+	// defaultIdleTimeout is how long a kept connection may wait for its
+	// next request before the server closes it, quietly. nginx waits 75 s
+	// (keepalive_timeout); net/http, unless told, as long as the client
+	// likes. It is longer than the 60 s after which common load balancers
+	// (AWS's, by default) drop an idle connection, so that the balancer
+	// closes it first and never sends a request as this server closes. An
+	// idle connection costs only its goroutine and buffer (defaultMaxConns),
+	// and makes room for a new one when the cap is full (admit).
+	defaultIdleTimeout = 75 * time.Second
+
+	// defaultMaxConns bounds the connections being served at once, idle
+	// kept ones and their closing drain included. Past it, a new
+	// connection gets 503 without being read, unless an idle one can be
+	// closed to make room; that refusal still holds its socket and a
+	// goroutine while the 503 is delivered, up to lingerTimeout. Each
+	// connection costs a goroutine and a 4 KiB read buffer, about 10 KiB in
+	// all: 1000 is about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
+
+// The refusals of a server that has no room: 503, with Retry-After.
+var (
+	errTooManyConns error = statusError{503, "too many connections"}
+	errQueueFull    error = statusError{503, "every worker is busy and the queue is full"}
+)
+
+// settings are a server's limits, and whether its connections persist. A
+// zero field means the default named beside it.
+type settings struct {
+	clientTimeout time.Duration // defaultClientTimeout
+	writeTimeout  time.Duration // defaultWriteTimeout
+	idleTimeout   time.Duration // defaultIdleTimeout
+	maxConns      int           // defaultMaxConns
+	keepAlive     bool          // false: one request per connection, as the stages answer
+}
 
 // readers recycles the 4 KiB read buffers of connections that are done
 // with them, so that a busy server does not allocate and clear one per
@@ -125,154 +139,73 @@ type server struct {
 	metrics       *metrics
 	clientTimeout time.Duration
 	writeTimeout  time.Duration
+	idleTimeout   time.Duration
 	maxConns      int64
+	keepAlive     bool
 	open          atomic.Int64 // connections being served now
 	rejected      atomic.Int64 // 503s since reportRejections last reported
-	accepted      atomic.Int64 // connections taken, for the account at exit
-	answered      atomic.Int64 // responses written, for the same
+	answered      atomic.Int64 // responses written, for the account at exit
+	silent        atomic.Int64 // connections that ended with nothing to answer, for the same
 
-	mu       sync.Mutex        // guards what a shutdown needs:
-	draining bool              // whether shutdown has begun
-	conns    map[net.Conn]bool // connections being served: has the request begun?
+	mu       sync.Mutex          // guards what a shutdown needs (shutdown.go):
+	draining bool                // whether a shutdown has begun
+	conns    map[*conn]connState // the connections being served, and where each is
 }
 
-// newServer returns a server for rt whose work runs on p and is counted in
-// m, with the default limits.
-func newServer(rt *router, p *pool, m *metrics) *server {
+// newServer returns a server that answers through rt, on the workers of p,
+// counts its answers in m, and keeps to the limits set gives.
+func newServer(rt *router, p *pool, m *metrics, set settings) *server {
 	return &server{
 		router:        rt,
 		pool:          p,
 		metrics:       m,
-		clientTimeout: defaultClientTimeout,
-		writeTimeout:  defaultWriteTimeout,
-		maxConns:      defaultMaxConns,
-		conns:         make(map[net.Conn]bool),
+		clientTimeout: cmp.Or(set.clientTimeout, defaultClientTimeout),
+		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
+		idleTimeout:   cmp.Or(set.idleTimeout, defaultIdleTimeout),
+		maxConns:      int64(cmp.Or(set.maxConns, defaultMaxConns)),
+		keepAlive:     set.keepAlive,
+		conns:         make(map[*conn]connState),
 	}
 }
 
-// serveConn serves one connection: one request, one response, then the
-// end of the connection, as every response says with "Connection: close"
-// (RFC 9112 §9.6).
-func (s *server) serveConn(conn net.Conn) {
-	start := time.Now()
-	s.accepted.Add(1)
-	if s.open.Add(1) > s.maxConns {
+// serveConn is serve's handler: it serves one connection, if the cap has
+// room for it, and refuses it with 503 if not, without reading it.
+func (s *server) serveConn(rwc net.Conn) {
+	c := s.newConn(rwc)
+	defer c.free()
+	if !s.admit() {
+		c.refuse(nil, errTooManyConns)
+		c.closeWriteAndDrain()
+		return
+	}
+	defer s.release() // runs last: a connection counts until its drain ends
+	defer c.close()
+	s.track(c) // for a shutdown, until its last request is answered
+	defer s.untrack(c)
+	c.serve()
+}
+
+// admit counts a new connection against the cap, and reports whether it
+// has room. When the cap is full and some connections wait idle for a next
+// request, the one idle longest is closed to make room, as nginx does: a
+// client with a request to send comes before one that may never send
+// another. It is counted until it has closed, so the cap can be passed by
+// the connections on their way out. Every connection admitted is released
+// once it is done.
+func (s *server) admit() bool {
+	s.metrics.conns.accepted.Add(1)
+	if s.open.Add(1) > s.maxConns && !s.closeLongestIdle() {
 		s.open.Add(-1)
-		s.respond(conn, start, nil, unavailable("too many connections"))
-		closeWriteAndDrain(conn)
-		return
+		return false
 	}
-	defer s.open.Add(-1) // runs after the drain: a lingering connection counts
-	defer closeWriteAndDrain(conn)
-	defer s.forget(conn)
-
-	deadline := start.Add(s.clientTimeout)
-	conn.SetReadDeadline(deadline) // respond sets the write deadline
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(conn)
-	defer func() { br.Reset(nil); readers.Put(br) }() // hold no closed conn
-	s.awaitRequest(conn, br, deadline)
-	req, h, resp := readAndRoute(conn, br, s.router)
-	switch {
-	case h != nil && isInternal(req.Path):
-		resp = run(h, req) // cheap, and needed most when the workers are busy
-	case h != nil:
-		resp = s.answerOnPool(conn, start, req, h)
-	}
-	if resp != nil {
-		s.respond(conn, start, req, resp)
-	}
+	s.metrics.conns.open.Add(1)
+	return true
 }
 
-// answerOnPool runs h and writes its answer on a worker, and waits until
-// that is done. When no worker can take the job, it returns the 503 that
-// answers instead.
-func (s *server) answerOnPool(conn net.Conn, start time.Time, req *Request, h Handler) *Response {
-	done := make(chan struct{})
-	job := func() {
-		defer close(done)
-		s.respond(conn, start, req, run(h, req))
-	}
-	if !s.pool.submit(job) {
-		return unavailable("every worker is busy")
-	}
-	<-done
-	return nil
-}
-
-// unavailable is the answer under overload: 503, and when to try again
-// (RFC 9110 §15.6.4, §10.2.3).
-func unavailable(text string) *Response {
-	resp := errorResponse(503, text)
-	resp.Headers = append(resp.Headers, Field{"Retry-After", "1"})
-	return resp
-}
-
-// readAndRoute reads a request and finds what answers it: a handler, or a
-// response that refuses it, or neither when there is no one to answer. The
-// router needs only the head, so a request it refuses (404, 405, 501) is
-// refused before its body is read, or a 100 Continue invites it.
-func readAndRoute(conn net.Conn, br *bufio.Reader, rt *router) (*Request, Handler, *Response) {
-	req, err := readRequestHead(br)
-	if err != nil {
-		return nil, nil, failureResponse(conn, err)
-	}
-	h, refusal := rt.route(req)
-	if refusal != nil {
-		return req, nil, refusal
-	}
-	if err = expectContinue(conn, req); err == nil {
-		err = req.readBody(br)
-	}
-	if err != nil {
-		return req, nil, failureResponse(conn, err)
-	}
-	return req, h, nil
-}
-
-// respond counts resp and writes it as the answer to req, without its body
-// for HEAD, within the write timeout, then logs it. req is nil when the
-// request could not be read; start is when the connection was accepted.
-// Counting first means that a client that has its answer finds it in
-// /metrics.
-func (s *server) respond(conn net.Conn, start time.Time, req *Request, resp *Response) {
-	withBody, path := true, ""
-	if req != nil {
-		withBody, path = req.Method != "HEAD", req.Path
-	}
-	s.metrics.record(path, resp.Status)
-	s.answered.Add(1)
-	conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
-	cork(conn) // the response and the FIN after it leave as one segment
-	if err := writeResponse(conn, resp, withBody); err != nil {
-		slog.Info("writing response failed", "remote", conn.RemoteAddr(), "err", err)
-	}
-	s.logAnswer(conn, start, req, resp, withBody)
-}
-
-// logAnswer logs one INFO line for each answer, except a 503. Under
-// overload those are counted instead, and reportRejections reports the
-// count once a second, so that a flood of clients cannot flood the log.
-func (s *server) logAnswer(conn net.Conn, start time.Time, req *Request, resp *Response, withBody bool) {
-	if resp.Status == 503 {
-		s.rejected.Add(1)
-		return
-	}
-	ctx := context.Background()
-	if !slog.Default().Enabled(ctx, slog.LevelInfo) {
-		return // spare the work below when nobody reads it
-	}
-	method, path, bytes := "", "", 0
-	if req != nil {
-		method, path = req.Method, req.Path
-	}
-	if withBody {
-		bytes = len(resp.Body)
-	}
-	slog.LogAttrs(ctx, slog.LevelInfo, "request",
-		slog.String("method", method), slog.String("path", path), slog.Int("status", resp.Status),
-		slog.Int("bytes", bytes), slog.Duration("duration", time.Since(start)),
-		slog.String("remote", conn.RemoteAddr().String()))
+// release gives back the place of a connection that admit took.
+func (s *server) release() {
+	s.open.Add(-1)
+	s.metrics.conns.open.Add(-1)
 }
 
 // reportRejections writes one WARN line for each interval in which the
@@ -303,56 +236,4 @@ func (s *server) logRejections(interval time.Duration) {
 		slog.Warn("overloaded: answered 503 Service Unavailable", "count", n, "interval", interval,
 			"hint", "/metrics shows the pool; raise -workers, -queue or -max-conns if the machine has room")
 	}
-}
-
-// expectContinue answers an Expect field before the body is read (RFC 9110
-// §10.1.1). A client that sends "Expect: 100-continue" waits for a 100
-// before it sends its body, so that a body the server would refuse is never
-// sent: that refusal, such as a 413 for a declared length over the limit,
-// goes out at once instead.
-func expectContinue(w io.Writer, req *Request) error {
-	expect, ok := req.Header("expect")
-	switch {
-	case !ok:
-		return nil
-	case !strings.EqualFold(expect, "100-continue"):
-		return reject(417, "unsupported expectation", expect)
-	case req.Version == "HTTP/1.0":
-		return nil // an HTTP/1.0 client cannot wait for a 100: MUST ignore
-	case req.contentLength > maxBodyBytes:
-		return errBodyTooLarge
-	case req.contentLength == 0 && !req.chunked:
-		return nil // no body to ask for
-	}
-	return writeContinue(w)
-}
-
-// failureResponse turns a failed read into its answer. This switch is the one
-// place where a failure becomes a status; nil means there is no one to answer.
-func failureResponse(conn net.Conn, err error) *Response {
-	var se statusError
-	switch {
-	case errors.Is(err, errNoRequest):
-		return nil // the client left, or stayed silent, before its first byte
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		slog.Info("request timed out", "remote", conn.RemoteAddr(), "err", err)
-		return errorResponse(408, "the request took too long to arrive")
-	case errors.As(err, &se):
-		slog.Info("bad request", "remote", conn.RemoteAddr(), "err", err)
-		return errorResponse(se.code, se.text)
-	default:
-		slog.Info("reading request failed", "remote", conn.RemoteAddr(), "err", err)
-		return nil // the connection broke: no one is listening
-	}
-}
-
-// closeWriteAndDrain half-closes conn, so the client sees the response end,
-// then reads and drops input as lingerTimeout and lingerMaxBytes allow. The
-// caller closes conn afterwards.
-func closeWriteAndDrain(conn net.Conn) {
-	if c, ok := conn.(interface{ CloseWrite() error }); ok {
-		c.CloseWrite()
-	}
-	conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, io.LimitReader(conn, lingerMaxBytes))
 }

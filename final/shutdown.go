@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net"
@@ -57,6 +56,13 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	second := make(chan os.Signal, 1)
 	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
 	stop() // the first signal has done its work; the next one goes to second
+	return shutDown(ctx, ln, srv, drain, served, second)
+}
+
+// shutDown stops srv taking connections, waits for served, which reports
+// that serve has returned, and returns the exit code. The drain timeout,
+// or a second signal, cuts the connections still open instead.
+func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Duration, served <-chan error, second <-chan os.Signal) int {
 	logAlways(slog.LevelInfo, "shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
 	srv.beginShutdown(ln)
 
@@ -76,9 +82,9 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	srv.pool.stop()
 	// The account: a connection closed without an answer had sent no
 	// request (or broke) before the grace period or the client timeout.
-	accepted, answered := srv.accepted.Load(), srv.answered.Load()
 	logAlways(slog.LevelInfo, "every accepted request was answered; exited cleanly",
-		"connections", accepted, "answered", answered, "closed_without_request", accepted-answered)
+		"connections", srv.metrics.conns.accepted.Load(), "requests_answered", srv.answered.Load(),
+		"closed_without_request", srv.silent.Load())
 	return 0
 }
 
@@ -92,20 +98,122 @@ func logAlways(level slog.Level, msg string, args ...any) {
 	slog.Default().Handler().Handle(context.Background(), r)
 }
 
+// connState is where a connection is, as a shutdown, and the cap, need to
+// know it.
+type connState int
+
+const (
+	// stateNew: accepted, and no byte of a request has come yet. The
+	// client has committed to nothing, so a shutdown closes the connection
+	// once idleGrace has passed.
+	stateNew connState = iota
+
+	// stateActive: a request has begun. It is read to its end and
+	// answered, shutdown or not, within the drain timeout.
+	stateActive
+
+	// stateIdle: kept open after an answer, waiting for the next request.
+	// The client has committed to nothing more, so it is treated as new:
+	// a shutdown closes it after idleGrace. A full cap may close it too.
+	stateIdle
+
+	// stateEvicted: an idle connection closed to make room under the cap.
+	// It ends without reading another request.
+	stateEvicted
+)
+
+// track records c, just admitted, as new. Every connection tracked is
+// untracked once served; cutAll closes those still tracked.
+func (s *server) track(c *conn) {
+	s.setState(c, stateNew)
+}
+
+// untrack forgets c, once it has been served, and counts it in the
+// account at exit if it ended with nothing answered.
+func (s *server) untrack(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns[c] == stateIdle {
+		s.metrics.conns.idle.Add(-1)
+	}
+	delete(s.conns, c)
+	if c.served == 0 {
+		s.silent.Add(1)
+	}
+}
+
+// setState records that c is now in state st, and reports false if c was
+// evicted instead, so that it must end. A connection that becomes new or
+// idle during a shutdown gets idleGrace to begin a request; one that
+// becomes active gets back the deadline of its request, in place of the
+// grace period that the shutdown may have set as its first byte came.
+func (s *server) setState(c *conn, st connState) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was, tracked := s.conns[c]
+	if was == stateEvicted {
+		return false
+	}
+	if was == stateIdle && tracked {
+		s.metrics.conns.idle.Add(-1)
+	}
+	s.conns[c] = st
+	if st == stateIdle {
+		s.metrics.conns.idle.Add(1)
+		c.idleSince = time.Now()
+	}
+	switch {
+	case !s.draining:
+	case st == stateNew || st == stateIdle:
+		c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
+	case st == stateActive:
+		c.rwc.SetReadDeadline(c.deadline)
+	}
+	return true
+}
+
+// isDraining reports whether a shutdown has begun.
+func (s *server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// closeLongestIdle evicts the connection that has waited idle longest, to
+// make room for a new one under the cap, and reports whether there was one.
+// Its wait ends at once, without a request (awaitRequest).
+func (s *server) closeLongestIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest *conn
+	for c, st := range s.conns {
+		if st == stateIdle && (oldest == nil || c.idleSince.Before(oldest.idleSince)) {
+			oldest = c
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	s.conns[oldest] = stateEvicted
+	s.metrics.conns.idle.Add(-1)
+	oldest.rwc.SetReadDeadline(time.Now())
+	return true
+}
+
 // beginShutdown stops the server taking connections, and gives the open
 // ones that have not sent a byte idleGrace to start. It does not wait.
 func (s *server) beginShutdown(ln net.Listener) {
 	s.mu.Lock()
 	s.draining = true
-	for conn, started := range s.conns {
-		if !started {
-			conn.SetReadDeadline(time.Now().Add(idleGrace))
+	for c, st := range s.conns {
+		if st == stateNew || st == stateIdle {
+			c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
 		}
 	}
 	s.mu.Unlock()
 
 	// Accept what the backlog holds until the deadline; then serve closes
-	// the listener (see serve).
+	// the listener (server.go).
 	if l, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
 		l.SetDeadline(time.Now().Add(backlogWait))
 	} else {
@@ -113,42 +221,12 @@ func (s *server) beginShutdown(ln net.Listener) {
 	}
 }
 
-// awaitRequest waits for the first byte of the request on conn. Until it
-// comes, the connection is idle, and a shutdown may close it after
-// idleGrace. Once it has come, the client has committed to a request: it is
-// read to its end, within deadline, and answered, shutdown or not.
-func (s *server) awaitRequest(conn net.Conn, br *bufio.Reader, deadline time.Time) {
-	s.mu.Lock()
-	s.conns[conn] = false
-	if s.draining {
-		conn.SetReadDeadline(time.Now().Add(idleGrace))
-	}
-	s.mu.Unlock()
-	if _, err := br.Peek(1); err != nil {
-		return // readRequestHead meets the error again, and reports it
-	}
-	s.mu.Lock()
-	s.conns[conn] = true
-	graced := s.draining // a shutdown may have cut the wait short as the byte came
-	s.mu.Unlock()
-	if graced {
-		conn.SetReadDeadline(deadline) // undo it: the request has begun
-	}
-}
-
-// forget stops tracking conn, once it has been served.
-func (s *server) forget(conn net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, conn)
-	s.mu.Unlock()
-}
-
 // cutAll closes every connection still being served, and returns how many.
 func (s *server) cutAll() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for conn := range s.conns {
-		conn.Close()
+	for c := range s.conns {
+		c.rwc.Close()
 	}
 	return len(s.conns)
 }

@@ -22,8 +22,7 @@ import (
 // the grace period, answers one whose request has begun, refuses new ones,
 // and lets serve return once those are done. The race detector sees this.
 func TestBeginShutdown(t *testing.T) {
-	srv := newAppServer(defaultWorkers, defaultQueueSize)
-	srv.clientTimeout = time.Minute
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +38,8 @@ func TestBeginShutdown(t *testing.T) {
 		srv.mu.Lock()
 		defer srv.mu.Unlock()
 		n := 0
-		for _, began := range srv.conns {
-			if began {
+		for _, st := range srv.conns {
+			if st == stateActive {
 				n++
 			}
 		}
@@ -350,5 +349,43 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	p.waitForLog(t, "second signal")
 	if code := p.exitCode(t, ioTimeout); code != 1 {
 		t.Errorf("exit code %d; want 1", code)
+	}
+}
+
+// SIGTERM with 100 idle kept connections and 10 requests in flight: the 10
+// are answered, the idle connections are closed once the grace period has
+// passed, without a byte, and the exit is 0.
+func TestShutdownWithIdleKeptConnections(t *testing.T) {
+	p := startBinary(t)
+	var idle []*kept
+	for range 100 {
+		k := dialKept(t, p.addr)
+		k.send(reqBytes("GET /health HTTP/1.1\nHost: x"))
+		k.next("GET")
+		idle = append(idle, k)
+	}
+	var inFlight []<-chan int
+	for range 10 {
+		inFlight = append(inFlight, getAsync(p.addr, "/slow?for=2s"))
+	}
+	eventually(t, "10 requests in flight", func() bool { return activeWorkers(t, p.addr) == 10 })
+
+	p.signal(t, syscall.SIGTERM)
+	p.waitForLog(t, "shutting down")
+	for i, status := range inFlight {
+		if got := <-status; got != 200 {
+			t.Errorf("request %d in flight got %d; want 200", i, got)
+		}
+	}
+	for i, k := range idle {
+		if !k.ended() {
+			t.Fatalf("idle connection %d was not closed, or got bytes", i)
+		}
+	}
+	if line := p.waitForLog(t, "exited cleanly"); !strings.Contains(line, "closed_without_request=0") {
+		t.Errorf("exit line %q; want closed_without_request=0", line)
+	}
+	if code := p.exitCode(t, drainTimeout); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"syscall"
 )
 
@@ -21,5 +20,5 @@ func listenControl(deferAccept bool) func(network, address string, c syscall.Raw
 	}
 }
 
-// cork does nothing: the response and the FIN leave as two segments.
-func cork(net.Conn) {}
+// cork does nothing: the last response and the FIN leave as two segments.
+func (c *conn) cork() {}

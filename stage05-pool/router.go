@@ -61,7 +61,7 @@ func (rt *router) route(req *Request) (Handler, error) {
 		if req.Method != "OPTIONS" {
 			return nil, errAsteriskForm
 		}
-		return options(rt.allMethods()), nil
+		return answerOptions(rt.allMethods()), nil
 	}
 	methods := rt.lookup(req.Path)
 	if methods == nil {
@@ -75,7 +75,7 @@ func (rt *router) route(req *Request) (Handler, error) {
 	case req.Method == "HEAD" && hasGET:
 		return asGET(get), nil
 	case req.Method == "OPTIONS":
-		return options(methods), nil
+		return answerOptions(methods), nil
 	}
 	return nil, fmt.Errorf("%w: %s", errMethodNotAllowed, quote(req.Method))
 }
@@ -125,9 +125,9 @@ func allow(methods map[string]Handler) string {
 	return strings.Join(names, ", ")
 }
 
-// options answers OPTIONS with the methods allowed and no body (RFC 9110
+// answerOptions answers OPTIONS with the methods allowed and no body (RFC 9110
 // §9.3.7).
-func options(methods map[string]Handler) Handler {
+func answerOptions(methods map[string]Handler) Handler {
 	return func(*Request) *Response {
 		return &Response{Status: 200, Headers: []Field{{"Allow", allow(methods)}}}
 	}

@@ -36,10 +36,11 @@ func getStatus(addr, path string) int {
 	return resp.StatusCode
 }
 
-// getPath sends GET path on a fresh connection and returns the response.
+// getPath sends GET path on a fresh connection, as its only request, and
+// returns the response.
 func getPath(t *testing.T, addr, path string) (*http.Response, string) {
 	t.Helper()
-	return parseResponse(t, exchange(t, addr, reqBytes("GET "+path+" HTTP/1.1\nHost: x")), "GET")
+	return parseResponse(t, exchange(t, addr, reqBytes("GET "+path+" HTTP/1.1\nHost: x\nConnection: close")), "GET")
 }
 
 // With every worker busy and the queue full, the next request gets 503 with

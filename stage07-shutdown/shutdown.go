@@ -54,6 +54,13 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	second := make(chan os.Signal, 1)
 	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
 	stop() // the first signal has done its work; the next one goes to second
+	return shutDown(ctx, ln, srv, drain, served, second)
+}
+
+// shutDown stops srv taking connections, waits for served, which reports
+// that serve has returned, and returns the exit code. The drain timeout,
+// or a second signal, cuts the connections still open instead.
+func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Duration, served <-chan error, second <-chan os.Signal) int {
 	slog.Info("shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
 	srv.beginShutdown(ln)
 

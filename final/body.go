@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Limits on a request's body, enforced as it is read, and tested at their
+// value (served) and one past (refused), as the head's are in request.go.
+const (
+	// maxBodyBytes bounds a request body, declared or decoded from chunks.
+	// Past it: 413 Content Too Large (RFC 9110 §15.5.14). A body is held in
+	// memory whole, so this bounds what one request can make the server
+	// hold. Arbitrary: 1 MiB is more than a form or a JSON document needs.
+	maxBodyBytes = 1 << 20
+
+	// maxChunkedBytes bounds a chunked body as it comes on the wire: data,
+	// sizes, extensions and line endings. Past it: 413. Twice the body
+	// limit is room for any sensible chunking; without it, a client could
+	// send a gigabyte of extensions around a few bytes of data
+	// (net/http's CVE-2023-39326).
+	maxChunkedBytes = 2 * maxBodyBytes
+
+	// maxChunkLineBytes bounds one chunk-size line with its extensions.
+	// Past it: 400. A size needs 16 hex digits at most; the rest is room
+	// for extensions, which this server ignores.
+	maxChunkLineBytes = 1 << 10
+)
+
+var (
+	errBodyTooLarge error = statusError{413, "request body too large"}
+	errBadChunk     error = statusError{400, "malformed chunked body"}
+)
+
+// checkFraming decides how the body is delimited (RFC 9112 §6): by
+// Transfer-Encoding: chunked, by Content-Length, or absent. Framing that two
+// readers could understand differently is refused, since that difference is
+// how requests get smuggled past a proxy.
+func (r *Request) checkFraming() error {
+	te, hasTE := r.Header("transfer-encoding")
+	cl, hasCL := r.Header("content-length")
+	switch {
+	case hasTE && hasCL:
+		return badRequest("both Transfer-Encoding and Content-Length", te) // §6.1
+	case hasTE && r.Version == "HTTP/1.0":
+		return badRequest("Transfer-Encoding in HTTP/1.0", te) // §6.1
+	case hasTE:
+		return r.parseTransferEncoding(te)
+	case hasCL:
+		var err error
+		r.contentLength, err = parseContentLength(cl)
+		return err
+	}
+	return nil
+}
+
+// parseTransferEncoding accepts "chunked" alone. Chunked must be the last
+// coding, and only once, or the body's end cannot be found: 400 (§6.3).
+// Before it, any other coding is one this server does not decode: 501
+// (§6.1).
+func (r *Request) parseTransferEncoding(te string) error {
+	codings := strings.Split(te, ",")
+	for i, c := range codings {
+		c = strings.Trim(c, " \t")
+		if c == "" || strings.EqualFold(c, "chunked") != (i == len(codings)-1) {
+			return badRequest("chunked is not the last transfer coding", te)
+		}
+	}
+	if len(codings) > 1 {
+		return reject(501, "transfer coding not implemented", te)
+	}
+	r.chunked = true
+	return nil
+}
+
+// parseContentLength reads Content-Length = 1*DIGIT (RFC 9110 §8.6). A list
+// of one value repeated, which a repeated field becomes, counts once.
+func parseContentLength(v string) (int64, error) {
+	var n int64 = -1
+	for _, s := range strings.Split(v, ",") {
+		s = strings.Trim(s, " \t")
+		m, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || !every(s, isDigit) || (n >= 0 && m != n) {
+			return 0, badRequest("invalid Content-Length", v)
+		}
+		n = m
+	}
+	return n, nil
+}
+
+// hasBody reports whether the head announced a body: chunks, or a
+// Content-Length above zero.
+func (r *Request) hasBody() bool {
+	return r.chunked || r.contentLength > 0
+}
+
+// expectsContinue reports whether the client waits for "100 Continue"
+// before it sends its body (RFC 9110 §10.1.1): it sent "Expect:
+// 100-continue", and there is a body to send. Any other expectation is
+// one this server cannot meet: 417. An HTTP/1.0 client cannot know of
+// 100 Continue, so there the expectation MUST be ignored.
+func (r *Request) expectsContinue() (bool, error) {
+	expect, ok := r.Header("expect")
+	switch {
+	case !ok:
+		return false, nil
+	case !strings.EqualFold(expect, "100-continue"):
+		return false, reject(417, "unsupported expectation", expect)
+	case r.Version == "HTTP/1.0":
+		return false, nil
+	}
+	return r.hasBody(), nil
+}
+
+// readBody reads the body the head announced: Content-Length bytes, or
+// chunks. A declared length over the limit is refused before a byte of it
+// is read. invite, if not nil, is called once the head has shown that the
+// body may come, just before its first byte is read: a server sends a
+// client that waits for it its 100 Continue there. The body grows as its
+// bytes arrive, so a client must send them to make the server hold them.
+func (r *Request) readBody(br *bufio.Reader, invite func() error) error {
+	switch {
+	case r.contentLength > maxBodyBytes:
+		return errBodyTooLarge
+	case !r.hasBody():
+		return nil
+	}
+	if invite != nil {
+		if err := invite(); err != nil {
+			return err
+		}
+	}
+	var body bytes.Buffer
+	var err error
+	if r.chunked {
+		err = readChunked(br, &body)
+	} else {
+		_, err = io.CopyN(&body, br, r.contentLength)
+	}
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: body: %w", errIncomplete, io.ErrUnexpectedEOF)
+	}
+	r.Body = body.Bytes()
+	return err
+}
+
+// readChunked decodes a chunked body (RFC 9112 §7.1) into body:
+//
+//	5;name=value\r\n   chunk size in hex; extensions are ignored
+//	hello\r\n          chunk data, then its line ending
+//	0\r\n              the last chunk
+//	Trailer: x\r\n     trailer fields, read and dropped
+//	\r\n
+func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
+	line := make([]byte, 0, 32)
+	for wire := 0; ; {
+		var err error
+		var n int
+		if line, n, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
+			return err
+		}
+		if wire += n; wire > maxChunkedBytes {
+			return errBodyTooLarge
+		}
+		digits, _, _ := strings.Cut(string(line), ";")
+		digits = strings.TrimRight(digits, " \t")
+		size, err := strconv.ParseUint(digits, 16, 63)
+		if err != nil || !every(digits, isHex) {
+			return badRequest("invalid chunk size", string(line))
+		}
+		if size == 0 {
+			return readTrailers(br)
+		}
+		if uint64(body.Len())+size > maxBodyBytes {
+			return errBodyTooLarge
+		}
+		if _, err := io.CopyN(body, br, int64(size)); err != nil {
+			return err
+		}
+		// The data must end where its size said: a line ending, nothing else.
+		if line, n, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
+			return err
+		}
+		wire += int(size) + n
+		if len(line) > 0 {
+			return errBadChunk
+		}
+	}
+}
+
+// readTrailers reads the trailer fields after the last chunk, up to the
+// empty line, and drops them: no route here has a use for them (§7.1.2).
+func readTrailers(br *bufio.Reader) error {
+	used := 0
+	for {
+		line, n, err := readLine(br, nil, maxFieldBytes-used, errFieldsTooLarge)
+		if err != nil || len(line) == 0 {
+			return err
+		}
+		used += n
+	}
+}

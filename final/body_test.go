@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestBodies(t *testing.T) {
+	tests := []struct{ name, raw, want string }{
+		{"content_length", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello", "hello"},
+		{"bytes_after_body_left_unread", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "helloGET /", "hello"},
+		{"chunked", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5;a=b\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n", "hello world"},
+		{"no_body", reqBytes("GET / HTTP/1.1\nHost: x"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mustParse(t, tt.raw).Body; string(got) != tt.want {
+				t.Errorf("Body = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// What a head says about the body to come, before any of it is read.
+func TestBodySemantics(t *testing.T) {
+	tests := []struct {
+		name, head   string
+		hasBody      bool
+		wantContinue bool
+		status       int // of expectsContinue's error, or 0
+	}{
+		{"no_body", "GET / HTTP/1.1\nHost: x", false, false, 0},
+		{"content_length_zero", "POST / HTTP/1.1\nHost: x\nContent-Length: 0", false, false, 0},
+		{"content_length", "POST / HTTP/1.1\nHost: x\nContent-Length: 5", true, false, 0},
+		{"chunked", "POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked", true, false, 0},
+		{"expects_continue", "POST / HTTP/1.1\nHost: x\nContent-Length: 5\nExpect: 100-continue", true, true, 0},
+		{"expects_continue_any_case", "POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nExpect: 100-Continue", true, true, 0},
+		{"expect_without_body", "GET / HTTP/1.1\nHost: x\nExpect: 100-continue", false, false, 0},
+		{"expect_in_http_1_0_ignored", "POST / HTTP/1.0\nContent-Length: 5\nExpect: 100-continue", true, false, 0},
+		{"other_expectation", "POST / HTTP/1.1\nHost: x\nContent-Length: 5\nExpect: coffee", true, false, 417},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := readRequestHead(bufio.NewReader(strings.NewReader(reqBytes(tt.head))))
+			if err != nil {
+				t.Fatalf("readRequestHead(%q) = %v", tt.head, err)
+			}
+			wait, err := req.expectsContinue()
+			status := 0
+			if err != nil {
+				status = statusOf(err)
+			}
+			if req.hasBody() != tt.hasBody || wait != tt.wantContinue || status != tt.status {
+				t.Errorf("hasBody, expectsContinue = %v, %v, %v; want %v, %v, status %d",
+					req.hasBody(), wait, err, tt.hasBody, tt.wantContinue, tt.status)
+			}
+		})
+	}
+}
+
+// readBody calls its invite once the body is known to be allowed, and
+// before it reads a byte of it; a body refused by its declared length, or
+// no body at all, is never invited.
+func TestReadBodyInvites(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		invited   bool
+		status    int
+	}{
+		{"body_within_limit", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello", true, 200},
+		{"chunked", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "0\r\n\r\n", true, 200},
+		{"declared_over_limit", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 9999999"), false, 413},
+		{"no_body", reqBytes("GET / HTTP/1.1\nHost: x"), false, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			br := bufio.NewReader(strings.NewReader(tt.raw))
+			req, err := readRequestHead(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := tt.raw[strings.Index(tt.raw, "\r\n\r\n")+4:]
+			invited := false
+			err = req.readBody(br, func() error {
+				if unread, _ := br.Peek(br.Buffered()); string(unread) != body {
+					t.Errorf("invited with %q unread; want the whole body, %q", unread, body)
+				}
+				invited = true
+				return nil
+			})
+			if invited != tt.invited || statusOf(err) != tt.status {
+				t.Errorf("invited %v, status %d (%v); want %v, %d", invited, statusOf(err), err, tt.invited, tt.status)
+			}
+		})
+	}
+	t.Run("invite_error_stops_the_read", func(t *testing.T) {
+		raw := reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello"
+		br := bufio.NewReader(strings.NewReader(raw))
+		req, _ := readRequestHead(br)
+		broken := errors.New("write failed")
+		if err := req.readBody(br, func() error { return broken }); !errors.Is(err, broken) || req.Body != nil {
+			t.Errorf("readBody = %v, body %q; want %v and no body", err, req.Body, broken)
+		}
+	})
+}
