@@ -15,8 +15,8 @@ import (
 )
 
 // No Docker engine may be where the tests run, so these check what can be
-// checked without one: the Dockerfile says what the contract asks, and the
-// binary built as the Dockerfile builds it is static and probes itself.
+// checked without one: the Dockerfile has what the README promises, and
+// the binary built as the Dockerfile builds it is static and probes itself.
 
 // instructions reads the Dockerfile as instruction lines, with continued
 // lines joined and comments dropped.

@@ -15,7 +15,7 @@ var goBlock = regexp.MustCompile("(?ms)^```go\n(.*?)^```")
 // excerpts checks that every Go code block in a stage's README appears,
 // byte for byte and in one piece, in the .go files of that stage: a
 // README's code is an excerpt, and the stage directory is the source of
-// truth (WORKBOOK.md section 7).
+// truth.
 func excerpts(root string) (report, error) {
 	var rep report
 	stages, err := stageOrder(root)
