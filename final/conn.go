@@ -28,8 +28,9 @@ const (
 // conn is one client connection and what serving it needs. Its methods,
 // in the order this file gives them, are a request's way through it: serve
 // loops over serveRequest, which waits for a request to begin, reads it,
-// and has a worker answer it, until an answer ends the connection;
-// serveConn (server.go) then closes it.
+// and has a worker answer it, until the connection's last answer, or until
+// no request comes; serveConn (server.go) then finishes the connection,
+// and the accept loop closes it.
 type conn struct {
 	srv       *server
 	rwc       net.Conn      // the connection itself
@@ -38,7 +39,7 @@ type conn struct {
 	started   time.Time     // when the request being served began
 	deadline  time.Time     // when the whole request being served must have arrived
 	served    int           // responses written on the connection
-	lastWord  bool          // the client said its last request was its last
+	lastWord  bool          // the client will send nothing after its last request
 	idleSince time.Time     // when it last went idle; guarded by srv.mu
 }
 
@@ -54,7 +55,8 @@ func (s *server) newConn(rwc net.Conn) *conn {
 }
 
 // serve answers requests on the connection, one at a time and in order,
-// until an answer ends it (persists, in keepalive.go, says which do).
+// until an answer ends it (persists, in keepalive.go, says which do), or
+// no request comes.
 func (c *conn) serve() {
 	for c.serveRequest() {
 	}
@@ -64,7 +66,8 @@ func (c *conn) serve() {
 // answer it; it reports whether the connection stays open for another. The
 // request is read before a worker is taken, under one deadline for all of
 // it, so that a client that is slow to send, or sends nothing, holds only
-// this goroutine, never a worker.
+// this goroutine, never a worker. The server's own paths (isInternal) need
+// no worker: they are answered here, at once.
 func (c *conn) serveRequest() bool {
 	if !c.awaitRequest() {
 		return false // no request came: nothing to answer
@@ -89,7 +92,9 @@ func (c *conn) serveRequest() bool {
 // idleGrace (shutdown.go), and an idle one is closed after the idle
 // timeout, or to make room under the cap (admit). Once it has come, the
 // client has committed to a request, which is read to its end, within the
-// client timeout from that byte, and answered, shutdown or not.
+// client timeout, and answered, shutdown or not. For a connection's first
+// request the timeout runs from the accept (newConn), for a later one
+// from its first byte: the wait before it is the idle timeout's.
 func (c *conn) awaitRequest() bool {
 	next := c.served > 0
 	if next && c.br.Buffered() == 0 { // else a pipelined request is here already
@@ -110,8 +115,8 @@ func (c *conn) awaitRequest() bool {
 
 // readRequest reads the next request and finds its handler: the head,
 // then the route, then the body. The router needs only the head, so a
-// request it refuses (404, 405, 501) is refused before its body is read,
-// or a 100 Continue invites it. req is nil when the head could not be read.
+// request it refuses (501, 404, 405, or 400 for "*") is refused before its
+// body is read, or a 100 Continue invites it. req is nil when the head could not be read.
 func (c *conn) readRequest() (*Request, Handler, error) {
 	req, err := readRequestHead(c.br)
 	if err != nil {
@@ -170,12 +175,14 @@ func (c *conn) answer(req *Request, h Handler) bool {
 	return c.respond(req, run(h, req), true)
 }
 
-// refuse answers a request that could not be read with the status its
-// error carries, and the error's fixed text, and reports whether the
-// connection stays open. This switch is the one place where a failure
-// becomes a status. When there is no one to answer, because the client
-// sent nothing or the connection broke, it writes nothing. req is nil when
-// the head could not be read.
+// refuse answers a request that could not be read, that the router
+// refused, or that found no room (503), with the status its error carries,
+// and the error's fixed text, and reports whether the connection stays
+// open. This switch is the one place where an error becomes a status; a
+// handler that refuses (a file not found) answers with a status of its
+// own. When there is no one to answer, because the client sent nothing or
+// the connection broke, it writes nothing. req is nil when the head could
+// not be read.
 func (c *conn) refuse(req *Request, err error) bool {
 	var se statusError
 	switch {
@@ -227,12 +234,12 @@ func (c *conn) respond(req *Request, resp *Response, intact bool) bool {
 	}
 	err := writeResponse(c.rwc, resp, withBody, connectionField(req, keep))
 	c.served++
-	c.srv.answered.Add(1)
 	c.logAnswer(req, resp, withBody)
 	if err != nil {
 		slog.Info("writing response failed", "remote", c.rwc.RemoteAddr(), "err", err)
 		return false
 	}
+	c.srv.answered.Add(1)
 	return keep
 }
 
@@ -274,12 +281,14 @@ func (c *conn) logAnswer(req *Request, resp *Response, withBody bool) {
 		slog.String("remote", c.rwc.RemoteAddr().String()))
 }
 
-// close ends the connection after its last answer; serve, the accept loop,
-// then closes it. A client that said its request was its last (RFC 9112
-// §9.6: it MUST NOT send another), which was read to its end, with nothing
-// after it, has left no input to meet a reset: the connection closes at
-// once. Any other may still be sending, and gets closeWriteAndDrain.
-func (c *conn) close() {
+// finish ends the connection after its last answer; the accept loop,
+// serve in server.go, then closes it. A client that has said it will send
+// nothing more, with "Connection: close" (RFC 9112 §9.6: it MUST NOT send
+// another request), or as HTTP/1.0 without keep-alive (§9.3), and whose
+// request was read to its end with nothing after it, has left no input to
+// meet a reset: the connection closes at once. Any other may still be
+// sending, and gets closeWriteAndDrain.
+func (c *conn) finish() {
 	if c.lastWord && c.br.Buffered() == 0 {
 		return
 	}
@@ -298,7 +307,8 @@ func (c *conn) closeWriteAndDrain() {
 }
 
 // free gives the connection's read buffer back for another, once nothing
-// will read it, and drops the buffer's hold on the closed connection.
+// will read it, and drops the buffer's hold on the connection, which the
+// accept loop closes next.
 func (c *conn) free() {
 	c.br.Reset(nil)
 	readers.Put(c.br)

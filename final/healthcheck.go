@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,12 +27,13 @@ func healthcheck(c config) error {
 		host = "127.0.0.1" // listening everywhere includes the loopback
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(c.port))
-	conn, err := net.DialTimeout("tcp", addr, healthcheckTimeout)
+	deadline := time.Now().Add(healthcheckTimeout) // one for the whole probe
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(healthcheckTimeout))
+	conn.SetDeadline(deadline)
 	if _, err := io.WriteString(conn, "GET /health HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n"); err != nil {
 		return err
 	}
@@ -45,10 +47,14 @@ func healthcheck(c config) error {
 	return nil
 }
 
+// errStatusLineTooLong is an answer whose first line goes on past any
+// status line's length.
+var errStatusLineTooLong = errors.New("status line too long")
+
 // readStatus reads a status line, "HTTP/1.1 200 OK" (RFC 9112 §4), and
 // returns its code.
 func readStatus(br *bufio.Reader) (int, error) {
-	line, _, err := readLine(br, nil, maxRequestLineBytes, errRequestLineTooLong)
+	line, _, err := readLine(br, nil, maxRequestLineBytes, errStatusLineTooLong)
 	if err != nil {
 		return 0, err
 	}

@@ -86,7 +86,8 @@ func (k *kept) open() bool {
 // every client that people use does.
 func TestTransportReusesOneConnection(t *testing.T) {
 	_, addr := startKeepAlive(t, settings{})
-	client := &http.Client{Timeout: ioTimeout}
+	client := &http.Client{Timeout: ioTimeout, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections() // else the server waits for it at cleanup
 	reused := 0
 	for i := range 100 {
 		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {

@@ -21,9 +21,10 @@ const maxTrackedPaths = 100
 // otherPaths is the path that counts every path past maxTrackedPaths.
 const otherPaths = "(other)"
 
-// metrics counts the requests the server answers. One mutex guards it all:
-// a record takes a few map updates, far less time than anything else a
-// request costs, and a /metrics report then reads one consistent state.
+// metrics counts the requests the server answers. One mutex guards the
+// request counts: a record takes a few map updates, far less time than
+// anything else a request costs, and a /metrics report then reads one
+// consistent state. The connection counts (conns) are atomic, apart.
 type metrics struct {
 	started  time.Time
 	mu       sync.Mutex
@@ -36,9 +37,9 @@ type metrics struct {
 // connCounts is what /metrics shows of the connections, which persist:
 // how many the server has taken, how many are open now, how many of those
 // wait idle for a next request, and how many requests came on a connection
-// that had answered one before, each a TCP handshake saved. The
-// connections update them as they go (conn.go); they are atomic, outside
-// the mutex, as they change more often than anything else here.
+// that had answered one before, each a TCP handshake saved. The server
+// updates them as connections come, wait and go (server.go, shutdown.go,
+// conn.go).
 type connCounts struct {
 	accepted, open, idle, reused atomic.Int64
 }

@@ -18,10 +18,10 @@ const (
 	imfFixdate = "Mon, 02 Jan 2006 15:04:05 GMT"
 )
 
-// Response is what a handler returns. The fields that frame the message on
-// the wire (Content-Length, Date, Server, Connection) are not in it: the
-// writer adds them, so no handler can get them wrong. A 304 has no body
-// and no Content-Length (RFC 9110 §15.4.5, §8.6).
+// Response is what a handler returns. The fields the writer owns
+// (Content-Length, Date, Server, Connection) are not in it: the writer
+// adds them, so no handler can get them wrong. A 304 has no body and no
+// Content-Length (RFC 9110 §15.4.5, §8.6).
 type Response struct {
 	Status      int
 	ContentType string  // with a body; "application/octet-stream" if empty
@@ -55,11 +55,6 @@ func textResponse(status int, text string) *Response {
 	return &Response{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(text)}
 }
 
-// htmlResponse is an HTML response.
-func htmlResponse(status int, html []byte) *Response {
-	return &Response{Status: status, ContentType: "text/html; charset=utf-8", Body: html}
-}
-
 // jsonResponse is v as JSON, indented by two spaces and ended by a newline,
 // so that it reads well in a terminal.
 func jsonResponse(status int, v any) *Response {
@@ -82,7 +77,7 @@ func errorResponse(status int, text string) *Response {
 // collector rather than kept for the small responses that follow.
 var wireBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-const maxPooledBuffer = 64 << 10
+const maxPooledBuffer = 64 << 10 // above every answer here but static files; arbitrary
 
 // writeResponse writes r to w in one write. withBody is false for a
 // response to HEAD, which has every field of the full response, including

@@ -69,7 +69,8 @@ func (rt *router) isInternal(path string) bool {
 // route finds the handler for req, or the error that refuses it, which
 // carries its status. It needs only the request's head, so a request it
 // refuses is refused before its body is read. The checks run in this
-// order: the method (501), the path (404), the method on that path (405).
+// order: the method (501), the "*" target (400 unless OPTIONS), the path
+// (404), the method on that path (405).
 func (rt *router) route(req *Request) (Handler, error) {
 	if !slices.Contains(knownMethods, req.Method) {
 		return nil, fmt.Errorf("%w: %s", errUnknownMethod, quote(req.Method))

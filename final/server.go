@@ -63,8 +63,9 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 
 // isTemporary reports whether an accept error may pass if the loop waits.
 // net.Error's Temporary method is deprecated because "temporary" means little
-// for errors in general; for Accept it marks exactly the errors worth
-// retrying (EMFILE, ENFILE, ECONNABORTED), which is why net/http still asks.
+// for errors in general; for Accept it marks the errors worth retrying
+// (EMFILE, ENFILE, ECONNABORTED, ECONNRESET, EINTR), which is why net/http
+// still asks.
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
@@ -74,11 +75,12 @@ func isTemporary(err error) bool {
 // goroutine, which costs a few kilobytes while it waits; only a complete
 // request takes a worker. These bound what waiting can cost.
 const (
-	// defaultClientTimeout is how long a whole request may take to arrive,
-	// from the moment the connection is accepted: one deadline for the
-	// whole request, not one per read, so that a client trickling a byte at
-	// a time is cut off too. Past it: 408, or a quiet close if the client
-	// sent nothing (RFC 9110 §15.5.9). The seed's CLIENT_TIMEOUT.
+	// defaultClientTimeout is how long a whole request may take to arrive:
+	// a connection's first request from the moment it is accepted, a later
+	// one from its first byte. One deadline for the whole request, not one
+	// per read, so that a client trickling a byte at a time is cut off too.
+	// Past it: 408, or a quiet close if the client sent nothing (RFC 9110
+	// §15.5.9). The seed's CLIENT_TIMEOUT.
 	defaultClientTimeout = 5 * time.Second
 
 	// defaultWriteTimeout is how long each write to a client may take: a
@@ -144,7 +146,7 @@ type server struct {
 	keepAlive     bool
 	open          atomic.Int64 // connections being served now
 	rejected      atomic.Int64 // 503s since reportRejections last reported
-	answered      atomic.Int64 // responses written, for the account at exit
+	answered      atomic.Int64 // responses written whole, for the account at exit
 	silent        atomic.Int64 // connections that ended with nothing to answer, for the same
 
 	mu       sync.Mutex          // guards what a shutdown needs (shutdown.go):
@@ -178,8 +180,8 @@ func (s *server) serveConn(rwc net.Conn) {
 		c.closeWriteAndDrain()
 		return
 	}
-	defer s.release() // runs last: a connection counts until its drain ends
-	defer c.close()
+	defer s.release() // after finish: a connection counts until its drain ends
+	defer c.finish()
 	s.track(c) // for a shutdown, until its last request is answered
 	defer s.untrack(c)
 	c.serve()
@@ -194,7 +196,7 @@ func (s *server) serveConn(rwc net.Conn) {
 // once it is done.
 func (s *server) admit() bool {
 	s.metrics.conns.accepted.Add(1)
-	if s.open.Add(1) > s.maxConns && !s.closeLongestIdle() {
+	if s.open.Add(1) > s.maxConns && !s.evictLongestIdle() {
 		s.open.Add(-1)
 		return false
 	}

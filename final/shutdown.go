@@ -179,10 +179,10 @@ func (s *server) isDraining() bool {
 	return s.draining
 }
 
-// closeLongestIdle evicts the connection that has waited idle longest, to
+// evictLongestIdle evicts the connection that has waited idle longest, to
 // make room for a new one under the cap, and reports whether there was one.
 // Its wait ends at once, without a request (awaitRequest).
-func (s *server) closeLongestIdle() bool {
+func (s *server) evictLongestIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var oldest *conn
@@ -201,7 +201,8 @@ func (s *server) closeLongestIdle() bool {
 }
 
 // beginShutdown stops the server taking connections, and gives the open
-// ones that have not sent a byte idleGrace to start. It does not wait.
+// ones that wait for a request's first byte, new or idle, idleGrace to
+// start one. It does not wait.
 func (s *server) beginShutdown(ln net.Listener) {
 	s.mu.Lock()
 	s.draining = true

@@ -34,12 +34,13 @@ func listenControl(deferAccept bool) func(network, address string, c syscall.Raw
 	}
 }
 
-// cork sets TCP_CORK on the connection: what is written is held back until
-// the connection is shut down or closed (or 200 ms pass), so that its last
-// response and the FIN that CloseWrite sends after it leave in one segment
-// rather than two. One packet fewer per connection costs both ends less.
-// Only a connection's last response is corked: one that is kept open would
-// wait the 200 ms for a FIN that does not come.
+// cork sets TCP_CORK on the connection: a partial segment is held back
+// until the connection is shut down or closed (or 200 ms pass), so that
+// the last segment of its last response and the FIN after it, sent by
+// CloseWrite or Close, leave as one segment rather than two. One packet
+// fewer per connection costs both ends less. Only a connection's last
+// response is corked: a kept one would wait the 200 ms for a FIN that
+// does not come.
 func (c *conn) cork() {
 	tcp, ok := c.rwc.(*net.TCPConn)
 	if !ok {

@@ -51,10 +51,9 @@ func staticFiles(fsys fs.FS, prefix string) Handler {
 }
 
 // maxStaticFileBytes bounds a file the static handlers serve. A file is
-// read whole into memory and must reach the client within the write
-// timeout, so past it the answer is 500, and the log names the file. 4 MiB
-// is far above anything in www/; a site of larger files wants a server
-// that streams them.
+// read whole into memory and sent in one write, so past it the answer is
+// 500, and the log names the file. 4 MiB is far above anything in www/; a
+// site of larger files wants a server that streams them.
 const maxStaticFileBytes = 4 << 20
 
 // serveFile answers req with the file name of fsys, typed by its extension,
@@ -63,8 +62,8 @@ const maxStaticFileBytes = 4 << 20
 // the binary have none). A request whose copy they show to be current gets
 // 304 Not Modified and no body (RFC 9110 §13.2.2, §15.4.5): that saves the
 // network the body, not the server the read. Only a regular file is
-// served: opening a named pipe would block a worker until someone wrote
-// to it.
+// served: opening a named pipe would block whoever serves the request
+// until someone wrote to it.
 func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response {
 	info, err := fs.Stat(fsys, name)
 	switch {
@@ -95,7 +94,8 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 // computed once for each version of it: a version is a size and a
 // modification time, which editing a file in a -www directory changes, and
 // which an embedded file keeps for the life of the binary. Only files that
-// exist get an entry, so the cache grows no larger than fsys.
+// exist get an entry, so the cache holds no more names than have existed
+// in fsys.
 type etagCache struct {
 	mu   sync.Mutex
 	tags map[string]fileTag
@@ -148,7 +148,7 @@ func notModified(req *Request, etag string, mod time.Time) bool {
 
 // matchesETag reports whether the If-None-Match value list is "*" or holds
 // etag, compared weakly, as a GET's are: W/"x" matches "x" (RFC 9110
-// §8.8.3.2). A malformed list matches nothing.
+// §8.8.3.2). Reading stops at the first malformed member.
 //
 //	If-None-Match: "a", W/"b", "c,d"
 func matchesETag(list, etag string) bool {

@@ -26,8 +26,8 @@ const (
 	// (net/http's CVE-2023-39326).
 	maxChunkedBytes = 2 * maxBodyBytes
 
-	// maxChunkLineBytes bounds one chunk-size line with its extensions.
-	// Past it: 400. A size needs 16 hex digits at most; the rest is room
+	// maxChunkLineBytes bounds one chunk-size line with its extensions and
+	// its line ending. Past it: 400. A size needs 16 hex digits at most; the rest is room
 	// for extensions, which this server ignores.
 	maxChunkLineBytes = 1 << 10
 )
@@ -194,7 +194,7 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 }
 
 // readTrailers reads the trailer fields after the last chunk, up to the
-// empty line, and drops them: no route here has a use for them (§7.1.2).
+// empty line, and drops them: this server has no use for them (§7.1.2).
 func readTrailers(br *bufio.Reader) error {
 	used := 0
 	for {

@@ -14,17 +14,20 @@ import (
 // on the body are in body.go.
 const (
 	// maxRequestLineBytes bounds the request line with its line ending, and
-	// any empty lines before it. Past it: 414 URI Too Long when the target
-	// is what grew, or 400 when no space has come yet, since a method that
-	// long is no URI. RFC 9112 §3 asks a server to take request lines of at
-	// least 8000 octets; 8 KiB is that, with room for the method and version.
+	// any empty lines before it. Past it: 414 URI Too Long once a space has
+	// come, since the target is what grows; before one, 400: 8 KiB without
+	// a space is no request line (RFC 9112 §3 would answer a method merely
+	// longer than any it knows with 501). §3 asks a server to take request
+	// lines of at least 8000 octets; 8 KiB is that, with room for the method
+	// and version.
 	maxRequestLineBytes = 8 << 10
 
 	// maxFieldBytes bounds the field lines with their line endings and the
 	// empty line after them; the trailer lines of a chunked body get the
 	// same allowance. Past it: 431 Request Header Fields Too Large (RFC 6585
 	// §5). 16 KiB takes a 6 KB cookie beside a browser's usual fields; the
-	// value is otherwise arbitrary (net/http allows 1 MiB, nginx 8 KiB).
+	// value is otherwise arbitrary (net/http allows 1 MiB; nginx 8 KiB a
+	// line, 32 KiB in all).
 	maxFieldBytes = 16 << 10
 )
 
@@ -75,7 +78,7 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	}
 	// A request begins with a method, or an empty line. Anything else, such
 	// as a TLS handshake sent to a plain-text port, is refused at once,
-	// rather than read until a line ends or the client timeout passes.
+	// rather than read until a line ends, which it may never do.
 	if c := first[0]; c != '\r' && c != '\n' && !isToken(string(first)) {
 		return nil, badRequest("not an HTTP request", string(first))
 	}
@@ -114,7 +117,7 @@ func readHead(br *bufio.Reader, head []byte) ([]byte, error) {
 		var err error
 		head, n, err = readLine(br, head, maxRequestLineBytes-used, errRequestLineTooLong)
 		if err == errRequestLineTooLong && bytes.IndexByte(head, ' ') < 0 {
-			err = errMethodTooLong // RFC 9112 §3: no URI has begun
+			err = errMethodTooLong // no target has begun: not a URI too long
 		}
 		if err != nil {
 			return head, err

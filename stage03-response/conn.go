@@ -25,7 +25,8 @@ const (
 
 // conn is one client connection and what serving it needs. Its methods,
 // in the order this file gives them, are a request's way through it: serve
-// reads the request, answers it, and closes the connection.
+// reads the request, answers it, then half-closes the connection and
+// drains it; the accept loop, serve in server.go, closes it.
 type conn struct {
 	rwc net.Conn                 // the connection itself
 	br  *bufio.Reader            // reads rwc, in as many reads as it takes
@@ -87,7 +88,7 @@ func (c *conn) writeContinue() error {
 
 // refuse answers a request that could not be read with the status its
 // error carries, and the error's fixed text. This switch is the one place
-// where a failure becomes a status. When there is no one to answer, because
+// where an error becomes a status. When there is no one to answer, because
 // the client sent nothing or the connection broke, it writes nothing. req
 // is nil when the head could not be read.
 func (c *conn) refuse(req *Request, err error) {

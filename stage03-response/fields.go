@@ -108,7 +108,8 @@ func (r *Request) parseFields(lines string) error {
 // has already set r.Host, and its authority wins over the field (§3.2.2).
 // An empty Host is invalid on an origin-form request, whose target URI
 // would be "http:///path", with no host at all (RFC 9110 §4.2.1: a
-// recipient MUST reject it); "OPTIONS *" may have one (§3.3).
+// recipient MUST reject it); a "*" target may have one, as it names no
+// resource (§3.2.4).
 func (r *Request) checkHost() error {
 	host, ok := r.Header("host")
 	switch {

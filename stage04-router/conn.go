@@ -25,7 +25,8 @@ const (
 
 // conn is one client connection and what serving it needs. Its methods,
 // in the order this file gives them, are a request's way through it: serve
-// reads the request, answers it, and closes the connection.
+// reads the request, answers it, then half-closes the connection and
+// drains it; the accept loop, serve in server.go, closes it.
 type conn struct {
 	rwc    net.Conn      // the connection itself
 	br     *bufio.Reader // reads rwc, in as many reads as it takes
@@ -56,8 +57,8 @@ func (c *conn) serve() {
 
 // readRequest reads the next request and finds its handler: the head,
 // then the route, then the body. The router needs only the head, so a
-// request it refuses (404, 405, 501) is refused before its body is read,
-// or a 100 Continue invites it. req is nil when the head could not be read.
+// request it refuses (501, 404, 405, or 400 for "*") is refused before its
+// body is read, or a 100 Continue invites it. req is nil when the head could not be read.
 func (c *conn) readRequest() (*Request, Handler, error) {
 	req, err := readRequestHead(c.br)
 	if err != nil {
@@ -99,11 +100,13 @@ func (c *conn) answer(req *Request, h Handler) {
 	c.respond(req, run(h, req))
 }
 
-// refuse answers a request that could not be read with the status its
-// error carries, and the error's fixed text. This switch is the one place
-// where a failure becomes a status. When there is no one to answer, because
-// the client sent nothing or the connection broke, it writes nothing. req
-// is nil when the head could not be read.
+// refuse answers a request that could not be read, or that the router
+// refused, with the status its error carries, and the error's fixed text.
+// This switch is the one place where an error becomes a status; a handler
+// that refuses (a file not found) answers with a status of its own. When
+// there is no one to answer, because the client sent nothing or the
+// connection broke, it writes nothing. req is nil when the head could not
+// be read.
 func (c *conn) refuse(req *Request, err error) {
 	var se statusError
 	switch {

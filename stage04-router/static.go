@@ -45,15 +45,14 @@ func staticFiles(fsys fs.FS, prefix string) Handler {
 }
 
 // maxStaticFileBytes bounds a file the static handlers serve. A file is
-// read whole into memory and must reach the client within the write
-// timeout, so past it the answer is 500, and the log names the file. 4 MiB
-// is far above anything in www/; a site of larger files wants a server
-// that streams them.
+// read whole into memory and sent in one write, so past it the answer is
+// 500, and the log names the file. 4 MiB is far above anything in www/; a
+// site of larger files wants a server that streams them.
 const maxStaticFileBytes = 4 << 20
 
 // serveFile answers with the file name of fsys, typed by its extension.
-// Only a regular file is served: opening a named pipe would block a worker
-// until someone wrote to it.
+// Only a regular file is served: opening a named pipe would block whoever
+// serves the request until someone wrote to it.
 func serveFile(fsys fs.FS, name string) *Response {
 	info, err := fs.Stat(fsys, name)
 	switch {

@@ -27,7 +27,7 @@ const (
 // conn is one client connection and what serving it needs. Its methods,
 // in the order this file gives them, are a request's way through it: serve
 // reads the request and has a worker answer it; serveConn (server.go) then
-// closes the connection.
+// half-closes the connection and drains it, and the accept loop closes it.
 type conn struct {
 	srv      *server
 	rwc      net.Conn      // the connection itself
@@ -63,8 +63,8 @@ func (c *conn) serve() {
 
 // readRequest reads the next request and finds its handler: the head,
 // then the route, then the body. The router needs only the head, so a
-// request it refuses (404, 405, 501) is refused before its body is read,
-// or a 100 Continue invites it. req is nil when the head could not be read.
+// request it refuses (501, 404, 405, or 400 for "*") is refused before its
+// body is read, or a 100 Continue invites it. req is nil when the head could not be read.
 func (c *conn) readRequest() (*Request, Handler, error) {
 	req, err := readRequestHead(c.br)
 	if err != nil {
@@ -121,11 +121,13 @@ func (c *conn) answer(req *Request, h Handler) {
 	c.respond(req, run(h, req))
 }
 
-// refuse answers a request that could not be read with the status its
-// error carries, and the error's fixed text. This switch is the one place
-// where a failure becomes a status. When there is no one to answer, because
-// the client sent nothing or the connection broke, it writes nothing. req
-// is nil when the head could not be read.
+// refuse answers a request that could not be read, that the router
+// refused, or that found no room (503), with the status its error carries,
+// and the error's fixed text. This switch is the one place where an error
+// becomes a status; a handler that refuses (a file not found) answers with
+// a status of its own. When there is no one to answer, because the client
+// sent nothing or the connection broke, it writes nothing. req is nil when
+// the head could not be read.
 func (c *conn) refuse(req *Request, err error) {
 	var se statusError
 	switch {

@@ -6,7 +6,8 @@ import (
 )
 
 // The pool's size. Handlers here take microseconds, so these are about
-// bursts, not throughput.
+// bursts, not throughput; a worker's job includes writing the response,
+// which a client that reads slowly can stretch to the write timeout.
 const (
 	// defaultWorkers is the number of requests answered at once: the seed's
 	// NUM_WORKERS.

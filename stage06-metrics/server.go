@@ -54,8 +54,9 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 
 // isTemporary reports whether an accept error may pass if the loop waits.
 // net.Error's Temporary method is deprecated because "temporary" means little
-// for errors in general; for Accept it marks exactly the errors worth
-// retrying (EMFILE, ENFILE, ECONNABORTED), which is why net/http still asks.
+// for errors in general; for Accept it marks the errors worth retrying
+// (EMFILE, ENFILE, ECONNABORTED, ECONNRESET, EINTR), which is why net/http
+// still asks.
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()

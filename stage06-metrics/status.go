@@ -26,9 +26,10 @@ type statusError struct {
 
 func (e statusError) Error() string { return strconv.Itoa(e.code) + " " + e.text }
 
-// errNoRequest means that no request began: the connection ended, or its
-// read deadline passed, before its first byte. It is not a statusError,
-// because there is no one to answer: the server closes the connection.
+// errNoRequest means that no request began: the connection ended, or the
+// wait for its first byte timed out, before a byte came. It is not a
+// statusError, because there is no one to answer: the server closes the
+// connection.
 var errNoRequest = errors.New("no request: the connection ended before its first byte")
 
 // clip cuts s to maxQuote bytes, and marks the cut: all of a client's

@@ -17,9 +17,9 @@ const (
 	imfFixdate = "Mon, 02 Jan 2006 15:04:05 GMT"
 )
 
-// Response is what a handler returns. The fields that frame the message on
-// the wire (Content-Length, Date, Server, Connection) are not in it: the
-// writer adds them, so no handler can get them wrong.
+// Response is what a handler returns. The fields the writer owns
+// (Content-Length, Date, Server, Connection) are not in it: the writer
+// adds them, so no handler can get them wrong.
 type Response struct {
 	Status      int
 	ContentType string  // with a body; "application/octet-stream" if empty
@@ -50,11 +50,6 @@ var statusText = map[int]string{
 // textResponse is a plain-text response.
 func textResponse(status int, text string) *Response {
 	return &Response{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(text)}
-}
-
-// htmlResponse is an HTML response.
-func htmlResponse(status int, html []byte) *Response {
-	return &Response{Status: status, ContentType: "text/html; charset=utf-8", Body: html}
 }
 
 // jsonResponse is v as JSON, indented by two spaces and ended by a newline,

@@ -12,7 +12,7 @@ import (
 )
 
 // banned reports whether product code may not depend on pkg: net/http,
-// everything under it, and net/textproto (section 2 of the workbook).
+// everything under it, and net/textproto: the server is built without them.
 func banned(pkg string) bool {
 	return pkg == "net/http" || pkg == "net/textproto" || strings.HasPrefix(pkg, "net/http/")
 }
