@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -42,6 +43,11 @@ type conn struct {
 	lastWord  bool          // the client will send nothing after its last request
 	idleSince time.Time     // when it last went idle; guarded by srv.mu
 }
+
+// readers recycles the 4 KiB read buffers of connections that are done
+// with them, so that a busy server does not allocate and clear one per
+// connection.
+var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // newConn is the connection rwc, just accepted. Its first request must
 // arrive within the client timeout from now.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
@@ -126,11 +125,6 @@ type settings struct {
 	maxConns      int           // defaultMaxConns
 	keepAlive     bool          // false: one request per connection, as the stages answer
 }
-
-// readers recycles the 4 KiB read buffers of connections that are done
-// with them, so that a busy server does not allocate and clear one per
-// connection.
-var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // server answers HTTP requests: it reads each one on its connection's own
 // goroutine, hands the work of answering it to a pool of workers, and
