@@ -36,7 +36,6 @@ type conn struct {
 	srv       *server
 	rwc       net.Conn      // the connection itself
 	br        *bufio.Reader // reads rwc; it may hold the start of the next request
-	accepted  time.Time     // when Accept returned rwc
 	started   time.Time     // when the request being served began
 	deadline  time.Time     // when the whole request being served must have arrived
 	served    int           // responses written on the connection
@@ -55,7 +54,7 @@ func (s *server) newConn(rwc net.Conn) *conn {
 	now := time.Now()
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(rwc)
-	c := &conn{srv: s, rwc: rwc, br: br, accepted: now, started: now, deadline: now.Add(s.clientTimeout)}
+	c := &conn{srv: s, rwc: rwc, br: br, started: now, deadline: now.Add(s.clientTimeout)}
 	rwc.SetReadDeadline(c.deadline)
 	return c
 }

@@ -27,8 +27,8 @@ const (
 	maxChunkedBytes = 2 * maxBodyBytes
 
 	// maxChunkLineBytes bounds one chunk-size line with its extensions and
-	// its line ending. Past it: 400. A size needs 16 hex digits at most; the rest is room
-	// for extensions, which this server ignores.
+	// its line ending. Past it: 400. A size needs 16 hex digits at most; the
+	// rest is room for extensions, which this server ignores.
 	maxChunkLineBytes = 1 << 10
 )
 

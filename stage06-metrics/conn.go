@@ -32,15 +32,13 @@ type conn struct {
 	srv      *server
 	rwc      net.Conn      // the connection itself
 	br       *bufio.Reader // reads rwc, in as many reads as it takes
-	accepted time.Time     // when Accept returned rwc
 	deadline time.Time     // when the whole request must have arrived
 }
 
 // newConn is the connection rwc, just accepted. Its request must arrive
 // within the client timeout from now.
 func (s *server) newConn(rwc net.Conn) *conn {
-	now := time.Now()
-	c := &conn{srv: s, rwc: rwc, br: bufio.NewReader(rwc), accepted: now, deadline: now.Add(s.clientTimeout)}
+	c := &conn{srv: s, rwc: rwc, br: bufio.NewReader(rwc), deadline: time.Now().Add(s.clientTimeout)}
 	rwc.SetReadDeadline(c.deadline)
 	return c
 }

@@ -21,8 +21,8 @@ type metricsBody struct {
 	WorkerPool map[string]int   `json:"worker_pool"`
 }
 
-// readMetrics asks srv's /metrics handler directly and returns the body,
-// raw and decoded.
+// readMetrics asks the /metrics handler of m and p directly and returns
+// the body, raw and decoded.
 func readMetrics(t *testing.T, m *metrics, p *pool) (string, metricsBody) {
 	t.Helper()
 	resp := m.report(p)(nil)
