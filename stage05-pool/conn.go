@@ -62,7 +62,8 @@ func (c *conn) serve() {
 // readRequest reads the next request and finds its handler: the head,
 // then the route, then the body. The router needs only the head, so a
 // request it refuses (501, 404, 405, or 400 for "*") is refused before its
-// body is read, or a 100 Continue invites it. req is nil when the head could not be read.
+// body is read, or a 100 Continue invites it. req is nil when the head
+// could not be read.
 func (c *conn) readRequest() (*Request, Handler, error) {
 	req, err := readRequestHead(c.br)
 	if err != nil {
