@@ -184,8 +184,11 @@ func TestWhatEndsAConnection(t *testing.T) {
 			if got != tt.connection {
 				t.Errorf("Connection = %q; want %q", got, tt.connection)
 			}
-			if tt.keeps != k.open() {
-				t.Errorf("connection open after the answer = %v; want %v", !tt.keeps, tt.keeps)
+			switch {
+			case tt.keeps && !k.open():
+				t.Error("the connection ended after the answer; want it kept")
+			case !tt.keeps && !k.ended():
+				t.Error("the connection stayed open after the answer, or sent more; want its end")
 			}
 		})
 	}
@@ -257,6 +260,7 @@ func TestCapClosesLongestIdle(t *testing.T) {
 	}
 
 	second.conn.Close()
+	eventually(t, "every connection gone", func() bool { return srv.metrics.conns.stats().Open == 0 })
 	dial(t, addr) // silent: new, not idle, so neither can be closed for room
 	dial(t, addr)
 	eventually(t, "the cap full, nothing idle", func() bool {
