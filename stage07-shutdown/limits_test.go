@@ -189,12 +189,20 @@ func TestConnectionCap(t *testing.T) {
 func TestWriteDeadlineFreesWorker(t *testing.T) {
 	big := make([]byte, 32<<20) // far more than the sockets' buffers hold
 	srv := newAppServer(1, 1, settings{writeTimeout: 300 * time.Millisecond})
-	srv.router.handle("GET", "/big", func(*Request) *Response { return &Response{Status: 200, Body: big} })
+	taken := make(chan struct{}, 1)
+	srv.router.handle("GET", "/big", func(*Request) *Response {
+		taken <- struct{}{}
+		return &Response{Status: 200, Body: big}
+	})
 	addr := startServing(t, srv)
 
 	stuck := dial(t, addr)
 	io.WriteString(stuck, reqBytes("GET /big HTTP/1.1\nHost: x")) // and never read
-	eventually(t, "the worker writing", func() bool { return srv.pool.stats().Active == 1 })
+	select {
+	case <-taken: // the worker has the job, and writes until the deadline
+	case <-time.After(ioTimeout):
+		t.Fatal("the handler never ran")
+	}
 	eventually(t, "the worker freed", func() bool { return srv.pool.stats().Active == 0 })
 
 	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 200 {
