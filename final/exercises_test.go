@@ -13,6 +13,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,6 +68,7 @@ func varies(resp *http.Response, name string) bool {
 // fields a GET gets. The paths are those whose bodies are text of a few
 // hundred bytes or more.
 func TestExerciseGzip(t *testing.T) {
+	quietLog(t)
 	base, client := startApp(t), exerciseClient(t)
 	tests := []struct {
 		accept string // the request's Accept-Encoding; "" sends none
@@ -138,6 +140,7 @@ func TestExerciseGzip(t *testing.T) {
 //	# TYPE worker_pool_total_workers gauge
 //	worker_pool_total_workers 10
 func TestExercisePrometheus(t *testing.T) {
+	quietLog(t)
 	base, client := startApp(t), exerciseClient(t)
 	for _, path := range []string{"/api/hello", "/api/hello", "/nope"} {
 		fetchRaw(t, client, "GET", base+path)
@@ -188,4 +191,12 @@ func TestExercisePrometheus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// quietLog sends the server's log nowhere while the test runs, so that its
+// failures are not buried under request lines.
+func quietLog(t *testing.T) {
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { slog.SetDefault(old) })
 }
