@@ -63,8 +63,8 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 // that serve has returned, and returns the exit code. The drain timeout,
 // or a second signal, cuts the connections still open instead.
 func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Duration, served <-chan error, second <-chan os.Signal) int {
+	srv.beginShutdown(ln) // first, so that a script that waits for the line finds it begun
 	logAlways(slog.LevelInfo, "shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
-	srv.beginShutdown(ln)
 
 	select {
 	case err := <-served:
