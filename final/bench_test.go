@@ -154,15 +154,7 @@ func BenchmarkServe(b *testing.B) {
 				b.ReportAllocs()
 				b.SetParallelism(8)
 				start := cpuTime()
-				b.RunParallel(func(pb *testing.PB) {
-					buf := make([]byte, 16<<10)
-					for pb.Next() {
-						if err := fetch(addr, request, buf); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
+				fetchEach(b, addr, request)
 				b.ReportMetric(float64(cpuTime()-start)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 			})
 		}
@@ -294,10 +286,15 @@ func BenchmarkServerCPU(b *testing.B) {
 	}
 }
 
-// runClose sends b.N requests from many clients, each on a fresh
-// connection, reading every answer to its end.
+// runClose is the close workload: GET /api/hello, Connection: close, each
+// request on a fresh connection.
 func runClose(b *testing.B, addr string) {
-	request := []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
+	fetchEach(b, addr, []byte("GET /api/hello HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n"))
+}
+
+// fetchEach sends request b.N times from many clients, each time on a
+// fresh connection, reading every answer to its end.
+func fetchEach(b *testing.B, addr string, request []byte) {
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 16<<10)
 		for pb.Next() {

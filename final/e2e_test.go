@@ -204,24 +204,6 @@ func TestBinaryConversations(t *testing.T) {
 	})
 }
 
-// trickle writes one byte of a request head every 20 ms until stop closes,
-// like a client on the slowest link there is.
-func trickle(conn net.Conn, stop <-chan struct{}) {
-	const head = "GET / HTTP/1.1\r\nX-Slow: "
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			if _, err := conn.Write([]byte{head[min(i, len(head)-1)]}); err != nil {
-				return
-			}
-		}
-	}
-}
-
 func TestBinaryTimeouts(t *testing.T) {
 	addr := startBinary(t, "-timeout", "300ms").addr
 	t.Run("silent_client_closed_quietly", func(t *testing.T) {

@@ -161,8 +161,11 @@ func matchesETag(list, etag string) bool {
 			return false
 		}
 		opaque, _ := strings.CutPrefix(list, "W/") // "x", the tag less its weakness
-		end := strings.IndexByte(opaque[min(1, len(opaque)):], '"')
-		if !strings.HasPrefix(opaque, `"`) || end < 0 {
+		if !strings.HasPrefix(opaque, `"`) {
+			return false
+		}
+		end := strings.IndexByte(opaque[1:], '"')
+		if end < 0 {
 			return false
 		}
 		if opaque[:end+2] == etag {

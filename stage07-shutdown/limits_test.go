@@ -129,22 +129,27 @@ func TestTrickleGets408(t *testing.T) {
 	conn := dial(t, timeoutServer(t))
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := conn.Write([]byte{"GET / HTTP/1.1\r\nX-Slow: "[min(i, 24)]}); err != nil {
-					return
-				}
-			}
-		}
-	}()
+	go trickle(conn, stop)
 	if resp, _ := parseResponse(t, readAllWithin(t, conn), "GET"); resp.StatusCode != 408 {
 		t.Errorf("status = %d; want 408", resp.StatusCode)
+	}
+}
+
+// trickle writes one byte of a request head every 20 ms until stop closes,
+// like a client on the slowest link there is.
+func trickle(conn net.Conn, stop <-chan struct{}) {
+	const head = "GET / HTTP/1.1\r\nX-Slow: "
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if _, err := conn.Write([]byte{head[min(i, len(head)-1)]}); err != nil {
+				return
+			}
+		}
 	}
 }
 
