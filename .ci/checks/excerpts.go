@@ -8,9 +8,26 @@ import (
 	"strings"
 )
 
-// goBlock finds the Go code blocks of a README: a line "```go", the code,
-// and a line "```".
-var goBlock = regexp.MustCompile("(?ms)^```go\n(.*?)^```")
+// A fence is one fenced code block of a README.
+type fence struct {
+	line int    // the README line of the opening fence, from 1
+	body string // the lines between the fences, each ending in "\n"
+}
+
+// fences returns the code blocks of a README opened with info as their
+// info string: a line "```" + info, the body, and a line "```". The
+// excerpts check reads the "go" blocks, the diagrams check the "text" ones.
+func fences(readme, info string) []fence {
+	re := regexp.MustCompile("(?ms)^```" + regexp.QuoteMeta(info) + "\n(.*?)^```")
+	var blocks []fence
+	for _, m := range re.FindAllStringSubmatchIndex(readme, -1) {
+		blocks = append(blocks, fence{
+			line: strings.Count(readme[:m[0]], "\n") + 1,
+			body: readme[m[2]:m[3]],
+		})
+	}
+	return blocks
+}
 
 // excerpts checks that every Go code block in a stage's README appears,
 // byte for byte and in one piece, in the .go files of that stage: a
@@ -34,12 +51,12 @@ func excerpts(root string) (report, error) {
 		if err != nil {
 			return rep, err
 		}
-		blocks := goBlock.FindAllStringSubmatch(string(text), -1)
+		blocks := fences(string(text), "go")
 		stale := 0
 		for _, b := range blocks {
-			if !strings.Contains(code, b[1]) {
+			if !strings.Contains(code, b.body) {
 				stale++
-				rep.problems = append(rep.problems, fmt.Sprintf("%s: README excerpt not in its .go files: %q", stage, firstLine(b[1])))
+				rep.problems = append(rep.problems, fmt.Sprintf("%s: README excerpt not in its .go files: %q", stage, firstLine(b.body)))
 			}
 		}
 		if stale == 0 {
