@@ -1,12 +1,14 @@
 // Command checks runs the repository checks that go vet and go test cannot
 // express: the lineage of the stages, the net/http ban, the ban on require
-// directives, and README excerpts that match the code. .ci/run calls it; .ci/README.md says how to run it
-// by hand.
+// directives, README excerpts that match the code, and README diagrams that
+// name only files and functions the code has. .ci/run calls it;
+// .ci/README.md says how to run it by hand.
 //
 //	checks lineage ROOT
 //	checks deps ROOT
 //	checks norequire ROOT
 //	checks excerpts ROOT
+//	checks diagrams ROOT
 //
 // It exits 0 when the check holds, 1 when it does not (one problem a line),
 // and 2 on a usage error.
@@ -28,6 +30,8 @@ commands:
   deps       no workspace module's product code depends on net/http or net/textproto
   norequire  no go.mod under ROOT has a require directive
   excerpts   every Go code block in a stage's README is in that stage's .go files
+  diagrams   every file and function a README diagram names exists: in a
+             stage README, in that stage; in the root README, in a go.work module
 `
 
 // Exit codes.
@@ -50,6 +54,7 @@ var commands = map[string]func(root string) (report, error){
 	"deps":      deps,
 	"norequire": noRequire,
 	"excerpts":  excerpts,
+	"diagrams":  diagrams,
 }
 
 func main() {
