@@ -61,7 +61,7 @@ func startRawWith(b *testing.B, maxConns int64) string {
 // handler functions make the same bodies, and the answers are counted the
 // same way, so the difference is the HTTP machinery.
 func netHTTPHandler(p *pool, m *metrics) http.Handler {
-	rt := routes(embeddedFiles(), m, p)
+	rt := newServer(routes(embeddedFiles()), p, m, settings{}).router
 	mux := http.NewServeMux()
 	for _, path := range []string{"/", "/api/hello", "/about", "/health", "/metrics"} {
 		h := rt.routes[path]["GET"]
@@ -71,7 +71,7 @@ func netHTTPHandler(p *pool, m *metrics) http.Handler {
 		}
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			resp := h(&Request{Method: r.Method, Path: r.URL.Path, Version: "HTTP/1.1"})
-			m.record(r.URL.Path, resp.Status)
+			m.record(r.URL.Path, resp.Status, false)
 			w.Header().Set("Content-Type", resp.ContentType)
 			w.Header().Set("Server", serverName)
 			w.WriteHeader(resp.Status)
@@ -463,7 +463,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 
 // BenchmarkRoute is the router's share of a request.
 func BenchmarkRoute(b *testing.B) {
-	rt := routes(embeddedFiles(), newMetrics(), newPool(1, 0))
+	rt := routes(embeddedFiles())
 	req := &Request{Method: "GET", Path: "/api/hello", Version: "HTTP/1.1"}
 	b.ReportAllocs()
 	for b.Loop() {

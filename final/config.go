@@ -165,7 +165,7 @@ func isHostName(v string) bool {
 
 // serverSettings is the part of c that the server itself keeps to.
 func (c config) serverSettings() settings {
-	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, keepAlive: c.keepAlive}
+	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, noKeepAlive: !c.keepAlive}
 }
 
 func readBool(v string) (bool, error) {

@@ -145,7 +145,7 @@ func TestBinaryRequestRules(t *testing.T) {
 	addr := startBinary(t).addr
 	for _, rule := range wireRules {
 		t.Run(rule.name, func(t *testing.T) {
-			answers := readResponses(t, exchange(t, addr, rule.raw+followUp))
+			answers := readResponses(t, sendRaw(t, addr, rule.raw+followUp))
 			if len(answers) == 0 {
 				t.Fatal("no answer")
 			}
@@ -177,12 +177,12 @@ func TestBinaryRequestRules(t *testing.T) {
 func TestBinaryConversations(t *testing.T) {
 	addr := startBinary(t).addr
 	t.Run("closed_before_first_byte_gets_nothing", func(t *testing.T) {
-		if got := exchange(t, addr, ""); got != "" {
+		if got := sendRaw(t, addr, ""); got != "" {
 			t.Errorf("answer = %q; want none", got)
 		}
 	})
 	t.Run("head_same_length_no_body", func(t *testing.T) {
-		got := exchange(t, addr, reqBytes("HEAD /api/hello HTTP/1.1\nHost: x\nConnection: close"))
+		got := sendRaw(t, addr, reqBytes("HEAD /api/hello HTTP/1.1\nHost: x\nConnection: close"))
 		resp, body := parseResponse(t, got, "HEAD")
 		want, _ := getPath(t, addr, "/api/hello")
 		if resp.ContentLength != want.ContentLength || body != "" || !strings.HasSuffix(got, "\r\n\r\n") {
@@ -288,7 +288,7 @@ func TestBinaryMetricsAndHealth(t *testing.T) {
 		reqBytes("GET /health HTTP/1.1\nHost: x"),
 		reqBytes("GET /metrics HTTP/1.1\nHost: x"),
 	} {
-		exchange(t, addr, raw)
+		sendRaw(t, addr, raw)
 	}
 	_, raw := getPath(t, addr, "/metrics")
 	var m metricsBody
@@ -453,7 +453,7 @@ var closedWithoutRequest = regexp.MustCompile(`closed_without_request=(\d+)`)
 // second request never read.
 func TestBinaryOneRequestPerConnection(t *testing.T) {
 	addr := startBinary(t, "-keepalive=false").addr
-	got := exchange(t, addr, reqBytes("GET /api/hello HTTP/1.1\nHost: x")+reqBytes("GET / HTTP/1.1\nHost: x"))
+	got := sendRaw(t, addr, reqBytes("GET /api/hello HTTP/1.1\nHost: x")+reqBytes("GET / HTTP/1.1\nHost: x"))
 	const want = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 130\r\n" +
 		"Date: (now)\r\nServer: go-raw/1.0\r\nConnection: close\r\n\r\n" +
 		"{\n  \"message\": \"Hello from the scratch-built HTTP server!\",\n  \"method\": \"GET\",\n" +

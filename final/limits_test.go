@@ -1,13 +1,14 @@
 package main
 
 // What no client can make the server do: hold a worker by sending nothing
-// or sending slowly, keep one by not reading, wait forever, or open more
-// connections than the cap.
+// or sending slowly, keep one by not reading, wait forever, open more
+// connections than the cap, or keep one connection for ever.
 
 import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,27 +21,6 @@ func blockUntil(started chan<- struct{}, release <-chan struct{}) Handler {
 		<-release
 		return textResponse(200, "released\n")
 	}
-}
-
-// getStatus sends GET path on its own connection and returns the status,
-// or 0 if the request failed. It reports to no test, so any goroutine may
-// call it: t.Fatal belongs to the test's own goroutine.
-func getStatus(addr, path string) int {
-	client := http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Get("http://" + addr + path)
-	if err != nil {
-		return 0
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-// getPath sends GET path on a fresh connection, as its only request, and
-// returns the response.
-func getPath(t *testing.T, addr, path string) (*http.Response, string) {
-	t.Helper()
-	return parseResponse(t, exchange(t, addr, reqBytes("GET "+path+" HTTP/1.1\nHost: x\nConnection: close")), "GET")
 }
 
 // With every worker busy and the queue full, the next request gets 503 with
@@ -87,7 +67,7 @@ func TestSilentClientsHoldNoWorker(t *testing.T) {
 	for range 50 {
 		dial(t, addr)
 	}
-	eventually(t, "50 connections open", func() bool { return srv.open.Load() == 50 })
+	eventually(t, "50 connections open", func() bool { return srv.openConns() == 50 })
 	if stats := srv.pool.stats(); stats.Active != 0 {
 		t.Errorf("with 50 silent clients, pool = %+v; want no worker held", stats)
 	}
@@ -102,14 +82,6 @@ func TestSilentClientsHoldNoWorker(t *testing.T) {
 		t.Errorf("status %d; want 200", resp.StatusCode)
 	}
 }
-
-// timeoutServer has a client timeout of 300 ms: a test of it must see its
-// 408 or close within 5 s, a bound with room for a loaded machine.
-func timeoutServer(t *testing.T) string {
-	return startServing(t, newAppServer(2, 10, settings{clientTimeout: 300 * time.Millisecond}))
-}
-
-const timeoutBound = 5 * time.Second
 
 // readAllWithin reads conn to its end and fails the test if that takes
 // longer than timeoutBound.
@@ -175,7 +147,7 @@ func TestConnectionCap(t *testing.T) {
 	addr := startServing(t, srv)
 	first := dial(t, addr)
 	dial(t, addr)
-	eventually(t, "2 connections open", func() bool { return srv.open.Load() == 2 })
+	eventually(t, "2 connections open", func() bool { return srv.openConns() == 2 })
 
 	resp, _ := parseResponse(t, readAllWithin(t, dial(t, addr)), "GET")
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" {
@@ -183,7 +155,7 @@ func TestConnectionCap(t *testing.T) {
 	}
 
 	first.Close()
-	eventually(t, "1 connection open", func() bool { return srv.open.Load() == 1 })
+	eventually(t, "1 connection open", func() bool { return srv.openConns() == 1 })
 	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 200 {
 		t.Errorf("under the cap again = %d; want 200", resp.StatusCode)
 	}
@@ -212,5 +184,112 @@ func TestWriteDeadlineFreesWorker(t *testing.T) {
 
 	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 200 {
 		t.Errorf("next request = %d; want 200 from the freed worker", resp.StatusCode)
+	}
+}
+
+// A connection carries at most maxRequestsPerConn requests; the last says
+// Connection: close.
+func TestRequestMaximumEnds(t *testing.T) {
+	k := dialKept(t, strings.TrimPrefix(startApp(t), "http://"))
+	go io.WriteString(k.conn, strings.Repeat(reqBytes("GET /api/hello HTTP/1.1\nHost: x"), maxRequestsPerConn+1))
+	for i := 1; i <= maxRequestsPerConn; i++ {
+		resp, _ := k.next("GET")
+		if resp.StatusCode != 200 || resp.Close != (i == maxRequestsPerConn) {
+			t.Fatalf("response %d = %d, close %v; want 200, closing only the %dth", i, resp.StatusCode, resp.Close, maxRequestsPerConn)
+		}
+	}
+	if !k.ended() {
+		t.Errorf("request %d was answered; want the connection ended", maxRequestsPerConn+1)
+	}
+}
+
+// An idle connection that sends nothing more is closed quietly after the
+// idle timeout; one that begins a request and stalls gets 408, as a first
+// request does; empty lines after an answer start no request, and draw no
+// answer (RFC 9112 §2.2).
+func TestIdleTimeout(t *testing.T) {
+	srv := newAppServer(2, 10, settings{idleTimeout: 300 * time.Millisecond, clientTimeout: 300 * time.Millisecond})
+	addr := startServing(t, srv)
+	tests := []struct {
+		name, after string // what the client sends after its first answer
+		want        int    // the status of the next answer; 0 for none
+	}{
+		{"idle_closed_quietly", "", 0},
+		{"empty_lines_ignored", "\r\n\r\n\n", 0},
+		{"half_sent_second_request_408", "GET / HTTP/1.1\r\nHo", 408},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := dialKept(t, addr)
+			k.send(reqBytes("GET / HTTP/1.1\nHost: x"))
+			k.next("GET")
+			k.send(tt.after)
+			if tt.want == 0 {
+				if !k.ended() {
+					t.Error("an idle connection was still open after the idle timeout, or got bytes")
+				}
+				return
+			}
+			k.conn.SetReadDeadline(time.Now().Add(timeoutBound))
+			if resp, _ := k.next("GET"); resp.StatusCode != tt.want || !resp.Close {
+				t.Errorf("stalled second request = %d, close %v; want %d, Connection: close", resp.StatusCode, resp.Close, tt.want)
+			}
+		})
+	}
+	t.Run("empty_lines_then_a_request", func(t *testing.T) {
+		k := dialKept(t, addr)
+		k.send(reqBytes("GET / HTTP/1.1\nHost: x") + "\r\n")
+		k.next("GET")
+		k.send(reqBytes("GET /api/hello HTTP/1.1\nHost: x"))
+		if resp, _ := k.next("GET"); resp.StatusCode != 200 {
+			t.Errorf("a request after an empty line = %d; want 200", resp.StatusCode)
+		}
+	})
+}
+
+// idleConns counts the connections of srv that wait idle for a request.
+func idleConns(srv *server) int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	n := 0
+	for c := range srv.conns {
+		if _, idle := c.idle(); idle {
+			n++
+		}
+	}
+	return n
+}
+
+// With the cap full and some connections idle, a new connection is served,
+// and the connection idle longest is closed to make room; with none idle,
+// the newcomer gets 503.
+func TestCapClosesLongestIdle(t *testing.T) {
+	srv := newAppServer(2, 10, settings{maxConns: 2, clientTimeout: time.Minute})
+	addr := startServing(t, srv)
+	first, second := dialKept(t, addr), dialKept(t, addr)
+	for i, k := range []*kept{first, second} {
+		k.send(reqBytes("GET / HTTP/1.1\nHost: x"))
+		k.next("GET")
+		eventually(t, "idle in order", func() bool { return idleConns(srv) == i+1 })
+	}
+
+	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 200 {
+		t.Errorf("a newcomer with the cap full of idle connections = %d; want 200", resp.StatusCode)
+	}
+	if !first.ended() {
+		t.Error("the connection idle longest is still open; want it closed to make room")
+	}
+	second.send(reqBytes("GET / HTTP/1.1\nHost: x"))
+	if resp, _ := second.next("GET"); resp.StatusCode != 200 {
+		t.Errorf("the other idle connection = %d; want it still served", resp.StatusCode)
+	}
+
+	second.conn.Close()
+	eventually(t, "every connection gone", func() bool { return srv.openConns() == 0 })
+	dial(t, addr) // silent: new, not idle, so neither can be closed for room
+	dial(t, addr)
+	eventually(t, "the cap full, nothing idle", func() bool { return srv.openConns() == 2 && idleConns(srv) == 0 })
+	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 503 {
+		t.Errorf("a newcomer with no idle connection to close = %d; want 503", resp.StatusCode)
 	}
 }

@@ -75,8 +75,7 @@ func runServer(cfg config) int {
 		slog.Error("cannot serve the static files", "dir", cfg.wwwDir, "err", err)
 		return 1
 	}
-	p, m := newPool(cfg.workers, cfg.queue), newMetrics()
-	srv := newServer(routes(files, m, p), p, m, cfg.serverSettings())
+	srv := newServer(routes(files), newPool(cfg.workers, cfg.queue), newMetrics(), cfg.serverSettings())
 	if cfg.slow {
 		srv.router.handle("GET", "/slow", slow)
 	}
@@ -124,17 +123,15 @@ func embeddedFiles() fs.FS {
 	return files
 }
 
-// routes is the server's table of routes: files are the static files, m
-// and p what /health and /metrics report on.
-func routes(files fs.FS, m *metrics, p *pool) *router {
+// routes is the server's table of routes; files are the static files.
+// newServer adds the server's own, /health and /metrics.
+func routes(files fs.FS) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
 	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
-	rt.handleInternal("GET", "/health", m.health)
-	rt.handleInternal("GET", "/metrics", m.report(p))
 	return rt
 }
 

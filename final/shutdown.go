@@ -19,16 +19,18 @@ const (
 	// that `docker stop` waits before it kills.
 	drainTimeout = 8 * time.Second
 
-	// idleGrace is how long a connection that has sent nothing gets, once
-	// shutdown begins, to start its request. Its client has committed to
-	// nothing, so it is closed after this, but a request already on its way
-	// through the network still makes it.
+	// idleGrace is how long a connection that waits for a request to
+	// begin, new or kept idle, gets, once the drain begins, to start one.
+	// Its client has committed to nothing, so it is closed after this, but
+	// a request already on its way through the network still makes it.
 	idleGrace = 1 * time.Second
 
 	// backlogWait is how long the listener keeps accepting after the signal:
 	// the connections the kernel has already completed are in its backlog,
-	// accepted and waiting; Accept takes them at once, and they are served.
-	// Then the listener closes, and new connections are refused.
+	// waiting for Accept, which takes them at once, and they are served.
+	// Then the listener closes, and new connections are refused. A
+	// connection the kernel completes after that is reset by the kernel:
+	// no server can answer it.
 	backlogWait = 100 * time.Millisecond
 )
 
@@ -59,12 +61,29 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	return shutDown(ctx, ln, srv, drain, served, second)
 }
 
-// shutDown stops srv taking connections, waits for served, which reports
-// that serve has returned, and returns the exit code. The drain timeout,
-// or a second signal, cuts the connections still open instead.
+// shutDown stops srv taking connections, drains the ones it has, waits
+// for served, which reports that serve has returned, and returns the exit
+// code. The drain timeout, or a second signal, cuts the connections still
+// open instead.
+//
+// The order is the one the kernel sees. First the listener takes what its
+// backlog holds, for backlogWait, and closes: from then on, a client that
+// connects is refused, which every client and proxy may safely retry.
+// Only then do kept connections learn of the shutdown, by
+// "Connection: close" on their next answer, or by the close of an idle
+// one after idleGrace; told earlier, a client would reconnect into a
+// listener about to close, and meet a reset there.
 func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Duration, served <-chan error, second <-chan os.Signal) int {
-	srv.beginShutdown(ln) // first, so that a script that waits for the line finds it begun
 	logAlways(slog.LevelInfo, "shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
+	deadline := time.After(drain)
+	select {
+	case <-time.After(backlogWait):
+	case sig := <-second:
+		slog.Error("second signal: exiting at once", "signal", sig.String(), "cut", srv.cutAll())
+		return 1
+	}
+	ln.Close()
+	srv.beginDrain()
 
 	select {
 	case err := <-served:
@@ -72,7 +91,7 @@ func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Dura
 			slog.Error("server stopped while draining", "err", err)
 			return 1
 		}
-	case <-time.After(drain):
+	case <-deadline:
 		slog.Error("drain timeout: cut the connections still open", "cut", srv.cutAll())
 		return 1
 	case sig := <-second:
@@ -83,9 +102,33 @@ func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Dura
 	// The account: a connection closed without an answer had sent no
 	// request (or broke) before the grace period or the client timeout.
 	logAlways(slog.LevelInfo, "every accepted request was answered; exited cleanly",
-		"connections", srv.metrics.conns.accepted.Load(), "requests_answered", srv.answered.Load(),
+		"connections", srv.accepted.Load(), "requests_answered", srv.answered.Load(),
 		"closed_without_request", srv.silent.Load())
 	return 0
+}
+
+// beginDrain tells every open connection that a shutdown has begun: one
+// that waits for a request to begin, new or idle, gets idleGrace to start
+// it, and every answer from now on ends its connection (persists, in
+// conn.go). It does not wait.
+func (s *server) beginDrain() {
+	now := time.Now()
+	s.drainBegan.Store(&now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.drain()
+	}
+}
+
+// cutAll closes every connection still being served, and returns how many.
+func (s *server) cutAll() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.cut()
+	}
+	return len(s.conns)
 }
 
 // logAlways logs msg and args at level even when the configured level is
@@ -96,138 +139,4 @@ func logAlways(level slog.Level, msg string, args ...any) {
 	r := slog.NewRecord(time.Now(), level, msg, 0)
 	r.Add(args...)
 	slog.Default().Handler().Handle(context.Background(), r)
-}
-
-// connState is where a connection is, as a shutdown, and the cap, need to
-// know it.
-type connState int
-
-const (
-	// stateNew: accepted, and no byte of a request has come yet. The
-	// client has committed to nothing, so a shutdown closes the connection
-	// once idleGrace has passed.
-	stateNew connState = iota
-
-	// stateActive: a request has begun. It is read to its end and
-	// answered, shutdown or not, within the drain timeout.
-	stateActive
-
-	// stateIdle: kept open after an answer, waiting for the next request.
-	// The client has committed to nothing more, so it is treated as new:
-	// a shutdown closes it after idleGrace. A full cap may close it too.
-	stateIdle
-
-	// stateEvicted: an idle connection closed to make room under the cap.
-	// It ends without reading another request.
-	stateEvicted
-)
-
-// track records c, just admitted, as new. Every connection tracked is
-// untracked once served; cutAll closes those still tracked.
-func (s *server) track(c *conn) {
-	s.setState(c, stateNew)
-}
-
-// untrack forgets c, once it has been served, and counts it in the
-// account at exit if it ended with nothing answered.
-func (s *server) untrack(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conns[c] == stateIdle {
-		s.metrics.conns.idle.Add(-1)
-	}
-	delete(s.conns, c)
-	if c.served == 0 {
-		s.silent.Add(1)
-	}
-}
-
-// setState records that c is now in state st, and reports false if c was
-// evicted instead, so that it must end. A connection that becomes new or
-// idle during a shutdown gets idleGrace to begin a request; one that
-// becomes active gets back the deadline of its request, in place of the
-// grace period that the shutdown may have set as its first byte came.
-func (s *server) setState(c *conn, st connState) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	was, tracked := s.conns[c]
-	if was == stateEvicted {
-		return false
-	}
-	if was == stateIdle && tracked {
-		s.metrics.conns.idle.Add(-1)
-	}
-	s.conns[c] = st
-	if st == stateIdle {
-		s.metrics.conns.idle.Add(1)
-		c.idleSince = time.Now()
-	}
-	switch {
-	case !s.draining:
-	case st == stateNew || st == stateIdle:
-		c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
-	case st == stateActive:
-		c.rwc.SetReadDeadline(c.deadline)
-	}
-	return true
-}
-
-// isDraining reports whether a shutdown has begun.
-func (s *server) isDraining() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.draining
-}
-
-// evictLongestIdle evicts the connection that has waited idle longest, to
-// make room for a new one under the cap, and reports whether there was one.
-// Its wait ends at once, without a request (awaitRequest).
-func (s *server) evictLongestIdle() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var oldest *conn
-	for c, st := range s.conns {
-		if st == stateIdle && (oldest == nil || c.idleSince.Before(oldest.idleSince)) {
-			oldest = c
-		}
-	}
-	if oldest == nil {
-		return false
-	}
-	s.conns[oldest] = stateEvicted
-	s.metrics.conns.idle.Add(-1)
-	oldest.rwc.SetReadDeadline(time.Now())
-	return true
-}
-
-// beginShutdown stops the server taking connections, and gives the open
-// ones that wait for a request's first byte, new or idle, idleGrace to
-// start one. It does not wait.
-func (s *server) beginShutdown(ln net.Listener) {
-	s.mu.Lock()
-	s.draining = true
-	for c, st := range s.conns {
-		if st == stateNew || st == stateIdle {
-			c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
-		}
-	}
-	s.mu.Unlock()
-
-	// Accept what the backlog holds until the deadline; then serve closes
-	// the listener (server.go).
-	if l, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
-		l.SetDeadline(time.Now().Add(backlogWait))
-	} else {
-		ln.Close()
-	}
-}
-
-// cutAll closes every connection still being served, and returns how many.
-func (s *server) cutAll() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.rwc.Close()
-	}
-	return len(s.conns)
 }

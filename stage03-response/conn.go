@@ -6,35 +6,46 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 )
 
 // Closing a socket that still holds unread input makes the kernel send a
 // reset (RST), which can destroy the response still on its way to the
-// client (RFC 9112 §9.6). So after answering, the server half-closes and
-// reads and drops what the client still sends, until the client closes,
-// lingerMaxBytes have come, or lingerTimeout has passed. Only then does it
-// close. The values are those net/http uses against the same danger: it
-// waits 500 ms after CloseWrite (rstAvoidanceDelay), and reads at most
-// 256 KiB of a body no handler read (maxPostHandlerReadBytes). A client
-// that goes on sending past them can still meet a reset.
-const (
-	lingerTimeout  = 500 * time.Millisecond
-	lingerMaxBytes = 256 << 10
-)
+// client (RFC 9112 §9.6). So after a connection's last answer, the server
+// half-closes and reads and drops what the client still sends, until the
+// client closes or lingerTimeout has passed. Only then does it close. It is
+// the wait net/http makes against the same danger (rstAvoidanceDelay in
+// closeWriteAndWait), and like it, it is bounded by time alone: a cap on
+// the bytes read, which a fast client fills in milliseconds, would bring
+// the reset back. A client that goes on sending for longer than this can
+// still meet a reset; that client was not listening.
+const lingerTimeout = 500 * time.Millisecond
 
 // conn is one client connection and what serving it needs. Its methods,
 // in the order this file gives them, are a request's way through it: serve
-// reads the request, answers it, then half-closes the connection and
-// drains it; the accept loop, serve in server.go, closes it.
+// loops over serveRequest, which reads a request and answers it, until an
+// answer is the connection's last; finish then ends the connection, and
+// the accept loop, serve in server.go, closes it.
 type conn struct {
 	rwc net.Conn                 // the connection itself
-	br  *bufio.Reader            // reads rwc, in as many reads as it takes
+	br  *bufio.Reader            // reads rwc; it may hold the start of the next request
 	app func(*Request) *Response // what answers a request that could be read
 }
 
+// exchange is one request on a connection and the answer to it: what was
+// read, what is answered, and what the two decide for the connection. It
+// is decided once, by persists, before the answer is written, so that the
+// answer can say it.
+type exchange struct {
+	req    *Request  // nil when the head could not be read
+	resp   *Response // the answer
+	unread bool      // bytes of the request may be left unread: the next byte need not begin a request
+	keep   bool      // the connection stays open after the answer
+}
+
 // serveHTTP returns a connection handler for serve that answers the
-// request on each connection with app.
+// requests on each connection with app.
 func serveHTTP(app func(*Request) *Response) func(net.Conn) {
 	return func(rwc net.Conn) {
 		c := &conn{rwc: rwc, br: bufio.NewReader(rwc), app: app}
@@ -42,17 +53,31 @@ func serveHTTP(app func(*Request) *Response) func(net.Conn) {
 	}
 }
 
-// serve reads one request, answers it, and ends the connection: one request
-// per connection, as every response says with "Connection: close" (RFC 9112
-// §9.6).
+// serve answers the requests on the connection, one at a time and in the
+// order they came, until an answer is the connection's last or no request
+// comes, then ends the connection. A client may send its next request
+// before it has the answer to the last (pipelining, RFC 9112 §9.3.2): it
+// waits in br, and is read when its turn comes.
 func (c *conn) serve() {
-	defer c.closeWriteAndDrain()
-	req, err := c.readRequest()
-	if err != nil {
-		c.refuse(req, err)
-		return
+	for {
+		ex := &exchange{}
+		if !c.serveRequest(ex) || !ex.keep {
+			c.finish(ex)
+			return
+		}
 	}
-	c.respond(req, c.app(req))
+}
+
+// serveRequest reads the next request into ex and answers it, and reports
+// whether the answer was written.
+func (c *conn) serveRequest(ex *exchange) bool {
+	req, err := c.readRequest()
+	ex.req = req
+	if err != nil {
+		return c.refuse(ex, err)
+	}
+	ex.resp = c.app(req)
+	return c.respond(ex)
 }
 
 // readRequest reads the next request: its head, then its body. req is nil
@@ -87,39 +112,114 @@ func (c *conn) writeContinue() error {
 }
 
 // refuse answers a request that could not be read with the status its
-// error carries, and the error's fixed text. This switch is the one place
-// where an error becomes a status. When there is no one to answer, because
-// the client sent nothing or the connection broke, it writes nothing. req
-// is nil when the head could not be read.
-func (c *conn) refuse(req *Request, err error) {
+// error carries, and the error's fixed text, and reports whether it did.
+// This switch is the one place where an error becomes a status. When there
+// is no one to answer, because the client sent nothing or the connection
+// broke, it writes nothing. Bytes of a refused request are left unread
+// unless it has no body to leave; ex.req is nil when the head could not be
+// read.
+func (c *conn) refuse(ex *exchange, err error) bool {
 	var se statusError
 	switch {
 	case errors.Is(err, errNoRequest):
-		// The client left before its first byte: nothing to answer.
+		return false // the client left before its first byte: nothing to answer
 	case errors.As(err, &se):
 		slog.Info("refused", "remote", c.rwc.RemoteAddr(), "err", err)
-		c.respond(req, errorResponse(se.code, se.text))
+		ex.resp = errorResponse(se.code, se.text)
+		ex.unread = ex.req == nil || ex.req.hasBody()
+		return c.respond(ex)
 	default:
 		slog.Info("reading request failed", "remote", c.rwc.RemoteAddr(), "err", err)
+		return false
 	}
 }
 
-// respond writes resp as the answer to req, without its body for HEAD. req
-// is nil when the request's head could not be read.
-func (c *conn) respond(req *Request, resp *Response) {
-	withBody := req == nil || req.Method != "HEAD"
-	if err := writeResponse(c.rwc, resp, withBody); err != nil {
+// respond decides whether the connection stays open after ex, and writes
+// ex's answer, without its body for HEAD, saying so; it reports whether the
+// answer was written.
+func (c *conn) respond(ex *exchange) bool {
+	ex.keep = c.persists(ex)
+	withBody := ex.req == nil || ex.req.Method != "HEAD"
+	err := writeResponse(c.rwc, ex.resp, withBody, connectionField(ex.req, ex.keep))
+	if err != nil {
 		slog.Info("writing response failed", "remote", c.rwc.RemoteAddr(), "err", err)
+		return false
 	}
+	return true
+}
+
+// persists decides whether the connection stays open after ex's answer
+// (RFC 9112 §9.3). HTTP/1.1 keeps a connection for the next request unless
+// either side says "Connection: close": a new TCP connection costs a
+// handshake and a teardown, where a kept one costs the server a waiting
+// goroutine. It does not stay when:
+//   - bytes of the request may be left unread (it could not be framed, or
+//     was refused before its body was read): where the next request would
+//     begin is unknown, and reading on would let the bytes of a body pass
+//     for a request, which is how requests are smuggled (RFC 9112 §11.2);
+//   - the client asked to close, or is HTTP/1.0 and did not ask to keep it.
+func (c *conn) persists(ex *exchange) bool {
+	return !ex.unread && ex.req.keepAlive()
+}
+
+// keepAlive reports whether the client asks that the connection stay open
+// after this request: an HTTP/1.1 request does unless it says
+// "Connection: close"; an HTTP/1.0 request does only if it says
+// "Connection: keep-alive" (RFC 9112 §9.3).
+func (r *Request) keepAlive() bool {
+	options, _ := r.Header("connection")
+	if hasToken(options, "close") {
+		return false
+	}
+	return r.Version == "HTTP/1.1" || hasToken(options, "keep-alive")
+}
+
+// hasToken reports whether the comma-separated list of tokens v holds
+// token, in any case: "Keep-Alive, Upgrade" holds "keep-alive" (RFC 9110
+// §5.6.1, §7.6.1).
+func hasToken(v, token string) bool {
+	for t := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.Trim(t, " \t"), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionField is the Connection field a response carries: "close" on
+// the connection's last, "keep-alive" to an HTTP/1.0 client whose
+// connection stays, and none on an HTTP/1.1 one, which stays by default.
+func connectionField(req *Request, keep bool) string {
+	switch {
+	case !keep:
+		return "close"
+	case req.Version == "HTTP/1.0":
+		return "keep-alive"
+	}
+	return ""
+}
+
+// finish ends the connection after ex, its last exchange. A client that has said it will send nothing more, with
+// "Connection: close" (RFC 9112 §9.6: it MUST NOT send another request) or
+// as HTTP/1.0 without keep-alive, and whose request was read to its end
+// with nothing after it, has left no input to meet a reset: the connection
+// closes at once. Any other may still be sending, and gets
+// closeWriteAndDrain.
+func (c *conn) finish(ex *exchange) {
+	lastWord := ex.req != nil && !ex.unread && !ex.req.keepAlive()
+	if lastWord && c.br.Buffered() == 0 {
+		return
+	}
+	c.closeWriteAndDrain()
 }
 
 // closeWriteAndDrain half-closes the connection, so the client sees the
-// response end, then reads and drops input as lingerTimeout and
-// lingerMaxBytes allow. serve, the accept loop, closes it afterwards.
+// response end, then reads and drops input until the client closes or
+// lingerTimeout has passed. serve, the accept loop, closes it afterwards.
 func (c *conn) closeWriteAndDrain() {
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
 	c.rwc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, io.LimitReader(c.rwc, lingerMaxBytes))
+	io.Copy(io.Discard, c.rwc)
 }

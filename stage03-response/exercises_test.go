@@ -41,7 +41,7 @@ func TestExerciseJSONRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := parseResponse(t, exchange(t, addr, tt.raw), "POST")
+			resp, body := parseResponse(t, sendRaw(t, addr, tt.raw), "POST")
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status = %d; want %d", resp.StatusCode, tt.status)
 			}

@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// startApp serves this stage's routes on a free port and returns the URL.
-func startApp(t *testing.T) string {
-	return "http://" + startRouter(t, routes(embeddedFiles()))
-}
-
-// startRouter serves rt on a free port.
-func startRouter(t *testing.T, rt *router) string {
-	return startServer(t, serveHTTP(rt))
-}
-
 // Each route over a real socket, with the net/http client as the peer.
 func TestRoutes(t *testing.T) {
 	base := startApp(t)
@@ -111,7 +101,7 @@ func TestOptions(t *testing.T) {
 		"*":          "GET, HEAD, POST, OPTIONS", // every method of every path
 	} {
 		t.Run(target, func(t *testing.T) {
-			got := exchange(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
+			got := sendRaw(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
 			resp, body := parseResponse(t, got, "OPTIONS")
 			if resp.StatusCode != 200 || resp.Header.Get("Allow") != allow ||
 				resp.Header.Get("Content-Length") != "0" || body != "" {
@@ -147,7 +137,8 @@ func TestPanicKeepsServing(t *testing.T) {
 // framed the body; GET on it is 405 with what it allows.
 func TestEcho(t *testing.T) {
 	base := startApp(t)
-	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	client := newClient(t)
+	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
 	unsized := func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }
 	tests := []struct {
 		name   string

@@ -34,10 +34,11 @@ func main() {
 	queue := flag.Int("queue", defaultQueueSize, "complete requests that may wait for a worker")
 	maxConns := flag.Int("max-conns", defaultMaxConns, "connections open at once; more get 503")
 	timeout := flag.Duration("timeout", defaultClientTimeout, "time a whole request may take to arrive")
+	idleTimeout := flag.Duration("idle-timeout", defaultIdleTimeout, "time a kept connection may wait for its next request")
 	flag.Parse()
 
 	srv := newServer(routes(embeddedFiles()), newPool(*workers, *queue),
-		settings{clientTimeout: *timeout, maxConns: *maxConns})
+		settings{clientTimeout: *timeout, idleTimeout: *idleTimeout, maxConns: *maxConns})
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -66,11 +65,12 @@ func isTemporary(err error) bool {
 // goroutine, which costs a few kilobytes while it waits; only a complete
 // request takes a worker. These bound what waiting can cost.
 const (
-	// defaultClientTimeout is how long a whole request may take to arrive,
-	// from the moment the connection is accepted: one deadline for the
-	// whole request, not one per read, so that a client trickling a byte at
-	// a time is cut off too. Past it: 408, or a quiet close if the client
-	// sent nothing (RFC 9110 §15.5.9). The seed's CLIENT_TIMEOUT.
+	// defaultClientTimeout is how long a whole request may take to arrive:
+	// a connection's first request from the moment it is accepted, a later
+	// one from its first byte. One deadline for the whole request, not one
+	// per read, so that a client trickling a byte at a time is cut off too.
+	// Past it: 408, or a quiet close if the client sent nothing (RFC 9110
+	// §15.5.9). The seed's CLIENT_TIMEOUT.
 	defaultClientTimeout = 5 * time.Second
 
 	// defaultWriteTimeout is how long each write to a client may take: a
@@ -81,12 +81,23 @@ const (
 	// 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
-	// defaultMaxConns bounds the connections being served at once, their
-	// closing drain included. Past it, a new connection gets 503 without
-	// being read; that refusal still holds its socket and a goroutine while
-	// the 503 is delivered, up to lingerTimeout. Each connection costs a
-	// goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
-	// about 10 MiB, well inside a small container. Arbitrary.
+	// defaultIdleTimeout is how long a kept connection may wait for its
+	// next request before the server closes it, quietly. nginx waits 75 s
+	// (keepalive_timeout); net/http, unless told, as long as the client
+	// likes. It is longer than the 60 s after which common load balancers
+	// (AWS's, by default) drop an idle connection, so that the balancer
+	// closes it first and never sends a request as this server closes. An
+	// idle connection costs only its goroutine and buffer (defaultMaxConns),
+	// and makes room for a new one when the cap is full (admit).
+	defaultIdleTimeout = 75 * time.Second
+
+	// defaultMaxConns bounds the connections being served at once, idle
+	// kept ones and their closing drain included. Past it, a new
+	// connection gets 503 without being read, unless an idle one can be
+	// closed to make room; that refusal still holds its socket and a
+	// goroutine while the 503 is delivered, up to lingerTimeout. Each
+	// connection costs a goroutine and a 4 KiB read buffer, about 10 KiB in
+	// all: 1000 is about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
 
@@ -101,6 +112,7 @@ var (
 type settings struct {
 	clientTimeout time.Duration // defaultClientTimeout
 	writeTimeout  time.Duration // defaultWriteTimeout
+	idleTimeout   time.Duration // defaultIdleTimeout
 	maxConns      int           // defaultMaxConns
 }
 
@@ -111,8 +123,11 @@ type server struct {
 	pool          *pool
 	clientTimeout time.Duration
 	writeTimeout  time.Duration
-	maxConns      int64
-	open          atomic.Int64 // connections being served now
+	idleTimeout   time.Duration
+	maxConns      int
+
+	mu    sync.Mutex         // guards conns
+	conns map[*conn]struct{} // the connections being served: their number is what the cap counts
 }
 
 // newServer returns a server that answers through rt, on the workers of p,
@@ -123,7 +138,9 @@ func newServer(rt *router, p *pool, set settings) *server {
 		pool:          p,
 		clientTimeout: cmp.Or(set.clientTimeout, defaultClientTimeout),
 		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
-		maxConns:      int64(cmp.Or(set.maxConns, defaultMaxConns)),
+		idleTimeout:   cmp.Or(set.idleTimeout, defaultIdleTimeout),
+		maxConns:      cmp.Or(set.maxConns, defaultMaxConns),
+		conns:         make(map[*conn]struct{}),
 	}
 }
 
@@ -131,27 +148,55 @@ func newServer(rt *router, p *pool, set settings) *server {
 // room for it, and refuses it with 503 if not, without reading it.
 func (s *server) serveConn(rwc net.Conn) {
 	c := s.newConn(rwc)
-	if !s.admit() {
-		c.refuse(nil, errTooManyConns)
+	if !s.admit(c) {
+		c.refuse(&exchange{}, errTooManyConns)
 		c.closeWriteAndDrain()
 		return
 	}
-	defer s.release() // runs last: a connection counts until its drain ends
-	defer c.closeWriteAndDrain()
+	defer s.release(c) // after serve has ended it: a connection counts until its drain ends
 	c.serve()
 }
 
-// admit counts a new connection against the cap, and reports whether it
-// has room. Every connection admitted is released once it is done.
-func (s *server) admit() bool {
-	if s.open.Add(1) > s.maxConns {
-		s.open.Add(-1)
+// admit counts c against the cap, and reports whether it has room. When
+// the cap is full and some connections wait idle for a next request, the
+// one idle longest is evicted to make room, as nginx does: a client with a
+// request to send comes before one that may never send another. It counts
+// until it has closed, so the cap can be passed by the connections on
+// their way out. Every connection admitted is released once it is done.
+func (s *server) admit(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.maxConns && !s.evictLongestIdle() {
 		return false
 	}
+	s.conns[c] = struct{}{}
 	return true
 }
 
+// evictLongestIdle evicts the connection that has waited idle longest, and
+// reports whether there was one; s.mu is held.
+func (s *server) evictLongestIdle() bool {
+	var oldest *conn
+	var oldestSince time.Time
+	for c := range s.conns {
+		if since, idle := c.idle(); idle && (oldest == nil || since.Before(oldestSince)) {
+			oldest, oldestSince = c, since
+		}
+	}
+	return oldest != nil && oldest.evict()
+}
+
+// openConns is the number of connections being served, which the cap
+// counts.
+func (s *server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // release gives back the place of a connection that admit took.
-func (s *server) release() {
-	s.open.Add(-1)
+func (s *server) release(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
 }

@@ -1,88 +1,22 @@
 package main
 
 // The wire: requests as raw bytes over a real loopback socket, and the
-// answers read back with net/http's parser, an independent peer.
+// answers read back with net/http's parser, an independent peer; the
+// connection kept open for request after request, and what ends it.
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
 )
-
-// exchange sends raw on a fresh connection, half-closes it, and returns all
-// the server sent back before it closed. An error, a reset among them, fails
-// the test: a client must never get a reset in place of its answer.
-func exchange(t *testing.T, addr, raw string) string {
-	t.Helper()
-	conn := dial(t, addr)
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatalf("writing %.60q: %v", raw, err)
-	}
-	conn.(*net.TCPConn).CloseWrite()
-	got, err := io.ReadAll(conn)
-	if err != nil {
-		t.Fatalf("reading the answer to %.60q: %v (after %q)", raw, err, got)
-	}
-	return string(got)
-}
-
-// parseResponse reads the one response in wire with net/http's parser, an
-// independent peer, and checks what every response must have: a body of
-// Content-Length bytes and nothing after it, a Date, the Server, and
-// Connection: close.
-func parseResponse(t *testing.T, wire, method string) (*http.Response, string) {
-	t.Helper()
-	r := bufio.NewReader(strings.NewReader(wire))
-	resp, err := http.ReadResponse(r, &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("net/http cannot read %q: %v", wire, err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading the body of %q: %v", wire, err)
-	}
-	if rest, _ := io.ReadAll(r); len(rest) > 0 {
-		t.Errorf("bytes after the response: %q", rest)
-	}
-	if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
-		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
-	}
-	if got := resp.Header.Get("Server"); got != serverName {
-		t.Errorf("Server = %q; want %q", got, serverName)
-	}
-	if !resp.Close {
-		t.Errorf("response does not say Connection: close: %q", wire)
-	}
-	return resp, string(body)
-}
-
-// startHTTP serves describe on every path and method, on a free port.
-func startHTTP(t *testing.T) string {
-	rt := newRouter()
-	for _, method := range knownMethods {
-		rt.handle(method, "/*", describe)
-	}
-	return startRouter(t, rt)
-}
-
-// describe answers with what the server read, so that a wire test can see it.
-func describe(req *Request) *Response {
-	var b strings.Builder
-	fmt.Fprintf(&b, "method:  %s\ntarget:  %s\npath:    %s\nquery:   %s\nversion: %s\nhost:    %s\n",
-		req.Method, req.Target, req.Path, req.Query, req.Version, req.Host)
-	fmt.Fprintf(&b, "headers: %d\n", len(req.Headers))
-	for _, f := range req.Headers {
-		fmt.Fprintf(&b, "  %s: %s\n", f.Name, f.Value)
-	}
-	fmt.Fprintf(&b, "body:    %d bytes\n", len(req.Body))
-	return textResponse(200, b.String())
-}
 
 // Every row of the request rules gets its status on the wire, in a response
 // net/http can read; a row of status 0, a connection that sent nothing, gets
@@ -91,7 +25,7 @@ func TestWireRequestRules(t *testing.T) {
 	addr := startHTTP(t)
 	for _, rule := range requestRules {
 		t.Run(rule.name, func(t *testing.T) {
-			got := exchange(t, addr, rule.raw)
+			got := sendRaw(t, addr, rule.raw)
 			if rule.want == 0 {
 				if got != "" {
 					t.Errorf("answer to a silent client = %q; want none", got)
@@ -111,12 +45,10 @@ func TestWireRequestRules(t *testing.T) {
 
 func TestNetHTTPClientAcceptsResponses(t *testing.T) {
 	addr := startHTTP(t)
-	client := &http.Client{
-		Timeout: ioTimeout,
-		// If the server failed to send 100 Continue, the client would wait
-		// this long before sending the body anyway: longer than Timeout.
-		Transport: &http.Transport{ExpectContinueTimeout: time.Minute},
-	}
+	client := newClient(t)
+	// If the server failed to send 100 Continue, the client would wait this
+	// long before sending the body anyway: longer than its Timeout.
+	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
 	unsized := func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }
 	tests := []struct {
 		name, method string
@@ -143,8 +75,8 @@ func TestNetHTTPClientAcceptsResponses(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
-			if err != nil || resp.StatusCode != 200 || !resp.Close || !strings.Contains(string(body), tt.want) {
-				t.Errorf("%s = %d, close %v, body %q, %v; want 200, close, a body with %q",
+			if err != nil || resp.StatusCode != 200 || resp.Close || !strings.Contains(string(body), tt.want) {
+				t.Errorf("%s = %d, close %v, body %q, %v; want 200, kept, a body with %q",
 					tt.method, resp.StatusCode, resp.Close, body, err, tt.want)
 			}
 		})
@@ -165,6 +97,7 @@ func TestExpectContinue(t *testing.T) {
 			t.Fatalf("interim response = %q, %v; want %q", interim, err, continueLine)
 		}
 		io.WriteString(conn, "hello")
+		conn.(*net.TCPConn).CloseWrite()
 		rest, err := io.ReadAll(conn)
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +117,7 @@ func TestExpectContinue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := exchange(t, addr, tt.raw)
+			got := sendRaw(t, addr, tt.raw)
 			if strings.HasPrefix(got, continueLine) {
 				t.Errorf("got a 100 Continue; want only the final response")
 			}
@@ -195,21 +128,12 @@ func TestExpectContinue(t *testing.T) {
 	}
 }
 
-func TestOneRequestPerConnection(t *testing.T) {
+func TestHeadHasNoBody(t *testing.T) {
 	addr := startHTTP(t)
-	t.Run("pipelined_request_not_answered", func(t *testing.T) {
-		two := reqBytes("GET /first HTTP/1.1\nHost: x") + reqBytes("GET /second HTTP/1.1\nHost: x")
-		// parseResponse fails the test if anything follows the first response.
-		if _, body := parseResponse(t, exchange(t, addr, two), "GET"); !strings.Contains(body, "/first") {
-			t.Errorf("body = %q; want the answer to /first", body)
-		}
-	})
-	t.Run("head_has_no_body", func(t *testing.T) {
-		got := exchange(t, addr, reqBytes("HEAD / HTTP/1.1\nHost: x"))
-		if resp, _ := parseResponse(t, got, "HEAD"); resp.ContentLength <= 0 || !strings.HasSuffix(got, "\r\n\r\n") {
-			t.Errorf("HEAD answer %q; want a Content-Length and nothing after the head", got)
-		}
-	})
+	got := sendRaw(t, addr, reqBytes("HEAD / HTTP/1.1\nHost: x"))
+	if resp, _ := parseResponse(t, got, "HEAD"); resp.ContentLength <= 0 || !strings.HasSuffix(got, "\r\n\r\n") {
+		t.Errorf("HEAD answer %q; want a Content-Length and nothing after the head", got)
+	}
 }
 
 // A client still sending a body the server has refused must be able to
@@ -231,7 +155,7 @@ func TestNoResetWhileClientStillSends(t *testing.T) {
 		t.Fatalf("status = %d; want 413", resp.StatusCode)
 	}
 	chunk := strings.Repeat("x", 4<<10)
-	for i := range lingerMaxBytes / len(chunk) / 2 {
+	for i := range 32 {
 		if _, err := io.WriteString(conn, chunk); err != nil {
 			t.Fatalf("write %d of the body after the answer: %v", i, err)
 		}
@@ -239,5 +163,134 @@ func TestNoResetWhileClientStillSends(t *testing.T) {
 	conn.(*net.TCPConn).CloseWrite()
 	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
 		t.Errorf("after the answer: %q, %v; want a clean end", rest, err)
+	}
+}
+
+// net/http's client reuses one connection for request after request, as
+// every client that people use does.
+func TestClientReusesOneConnection(t *testing.T) {
+	addr := startHTTP(t)
+	client := newClient(t)
+	reused := 0
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			reused++
+		}
+	}}
+	ctx := httptrace.WithClientTrace(context.Background(), trace)
+	for i := range 100 {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/n", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Close {
+			t.Fatalf("request %d = %d, close %v; want 200 on a kept connection", i, resp.StatusCode, resp.Close)
+		}
+	}
+	if reused != 99 {
+		t.Errorf("%d of 100 requests reused a connection; want 99 (all but the first)", reused)
+	}
+}
+
+// Pipelined requests, sent together, are answered in order, one at a time
+// (RFC 9112 §9.3.2).
+func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	k := dialKept(t, startHTTP(t))
+	k.send(reqBytes("GET /first HTTP/1.1\nHost: x") +
+		reqBytes("POST /second HTTP/1.1\nHost: x\nContent-Length: 3") + "two" +
+		reqBytes("HEAD /third HTTP/1.1\nHost: x"))
+	if resp, body := k.next("GET"); resp.StatusCode != 200 || !strings.Contains(body, "path:    /first\n") {
+		t.Errorf("first = %d %q; want the answer to /first", resp.StatusCode, body)
+	}
+	if resp, body := k.next("POST"); resp.StatusCode != 200 || !strings.Contains(body, "path:    /second\n") || !strings.Contains(body, "body:    3 bytes") {
+		t.Errorf("second = %d %q; want the answer to /second and its 3 bytes", resp.StatusCode, body)
+	}
+	if resp, body := k.next("HEAD"); resp.StatusCode != 200 || body != "" || resp.ContentLength <= 0 {
+		t.Errorf("third = %d %q, length %d; want HEAD's 200 with no body", resp.StatusCode, body, resp.ContentLength)
+	}
+	k.send(reqBytes("GET /fourth HTTP/1.1\nHost: x"))
+	if resp, body := k.next("GET"); resp.StatusCode != 200 || !strings.Contains(body, "/fourth") {
+		t.Errorf("a request after the pipeline = %d %q; want the answer to /fourth", resp.StatusCode, body)
+	}
+}
+
+// A request that cannot be framed, or is refused with its body unread, in a
+// pipeline is answered, and ends the connection: what follows it is never
+// read as a request, since where it begins is unknown.
+func TestFramingDoubtEndsTheConnection(t *testing.T) {
+	addr := startHTTP(t)
+	tests := []struct {
+		name, doubt string
+		status      int
+	}{
+		{"space_before_colon", reqBytes("GET / HTTP/1.1\nHost : x"), 400},
+		{"two_lengths", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 1\nContent-Length: 2") + "ab", 400},
+		{"length_and_chunked", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 3\nTransfer-Encoding: chunked") + "0\r\n\r\n", 400},
+		{"body_too_large", reqBytes(fmt.Sprintf("POST / HTTP/1.1\nHost: x\nContent-Length: %d", maxBodyBytes+1)), 413},
+		{"unknown_coding", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked") + "0\r\n\r\n", 501},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := dialKept(t, addr)
+			k.send(reqBytes("GET /first HTTP/1.1\nHost: x") + tt.doubt + reqBytes("GET /smuggled HTTP/1.1\nHost: x"))
+			if resp, _ := k.next("GET"); resp.StatusCode != 200 || resp.Close {
+				t.Errorf("first = %d, close %v; want 200, kept", resp.StatusCode, resp.Close)
+			}
+			if resp, _ := k.next("POST"); resp.StatusCode != tt.status || !resp.Close {
+				t.Errorf("second = %d, close %v; want %d and Connection: close", resp.StatusCode, resp.Close, tt.status)
+			}
+			if !k.ended() {
+				t.Error("the connection went on after the refusal; want its end")
+			}
+		})
+	}
+}
+
+// What ends a connection after its answer, and what that answer says in
+// its Connection field (RFC 9112 §9.3, §9.6).
+func TestWhatEndsAConnection(t *testing.T) {
+	tests := []struct {
+		name, request string
+		keeps         bool
+		connection    string // the response's Connection field
+	}{
+		{"http_1_1", "GET / HTTP/1.1\nHost: x", true, ""},
+		{"http_1_1_close", "GET / HTTP/1.1\nHost: x\nConnection: close", false, "close"},
+		{"http_1_1_close_among_options", "GET / HTTP/1.1\nHost: x\nConnection: Upgrade, Close", false, "close"},
+		{"http_1_0", "GET / HTTP/1.0", false, "close"},
+		{"http_1_0_keep_alive", "GET / HTTP/1.0\nConnection: keep-alive", true, "keep-alive"},
+		{"http_1_0_keep_alive_any_case", "GET / HTTP/1.0\nConnection: Keep-Alive", true, "keep-alive"},
+		{"refused_without_body", "GET / HTTP/1.1\nHost: x\nExpect: coffee", true, ""},
+		{"refused_with_body_unread", "POST / HTTP/1.1\nHost: x\nExpect: coffee\nContent-Length: 5", false, "close"},
+	}
+	addr := startHTTP(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := dialKept(t, addr)
+			k.send(reqBytes(tt.request))
+			resp, _ := k.next("GET")
+			// net/http's parser takes "Connection: close" out of the
+			// header into resp.Close.
+			got := resp.Header.Get("Connection")
+			if resp.Close {
+				got = "close"
+			}
+			if got != tt.connection {
+				t.Errorf("Connection = %q; want %q", got, tt.connection)
+			}
+			if !tt.keeps {
+				if !k.ended() {
+					t.Error("the connection stayed open after the answer, or sent more; want its end")
+				}
+				return
+			}
+			k.send(reqBytes("GET /again HTTP/1.1\nHost: x"))
+			if resp, body := k.next("GET"); resp.StatusCode != 200 || !strings.Contains(body, "/again") {
+				t.Errorf("the next request on the connection = %d %q; want it answered", resp.StatusCode, body)
+			}
+		})
 	}
 }

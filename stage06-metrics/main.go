@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -32,11 +33,13 @@ func main() {
 	queue := flag.Int("queue", defaultQueueSize, "complete requests that may wait for a worker")
 	maxConns := flag.Int("max-conns", defaultMaxConns, "connections open at once; more get 503")
 	timeout := flag.Duration("timeout", defaultClientTimeout, "time a whole request may take to arrive")
+	idleTimeout := flag.Duration("idle-timeout", defaultIdleTimeout, "time a kept connection may wait for its next request")
 	flag.Parse()
 
 	p, m := newPool(*workers, *queue), newMetrics()
-	srv := newServer(routes(embeddedFiles(), m, p), p, m,
-		settings{clientTimeout: *timeout, maxConns: *maxConns})
+	srv := newServer(routes(embeddedFiles()), p, m,
+		settings{clientTimeout: *timeout, idleTimeout: *idleTimeout, maxConns: *maxConns})
+	stopReporting := srv.reportRejections(time.Second)
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
 	if err != nil {
@@ -44,7 +47,9 @@ func main() {
 		os.Exit(1)
 	}
 	slog.Info("listening on " + ln.Addr().String())
-	if err := serve(ln, srv.serveConn); err != nil {
+	err = serve(ln, srv.serveConn)
+	stopReporting()
+	if err != nil {
 		slog.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
@@ -60,17 +65,15 @@ func embeddedFiles() fs.FS {
 	return files
 }
 
-// routes is the server's table of routes: files are the static files, m
-// and p what /health and /metrics report on.
-func routes(files fs.FS, m *metrics, p *pool) *router {
+// routes is the server's table of routes; files are the static files.
+// newServer adds the server's own, /health and /metrics.
+func routes(files fs.FS) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
 	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
-	rt.handleInternal("GET", "/health", m.health)
-	rt.handleInternal("GET", "/metrics", m.report(p))
 	return rt
 }
 

@@ -70,10 +70,13 @@ func errorResponse(status int, text string) *Response {
 
 // writeResponse writes r to w in one write. withBody is false for a
 // response to HEAD, which has every field of the full response, including
-// its Content-Length, and no body (RFC 9110 §9.3.2).
-func writeResponse(w io.Writer, r *Response, withBody bool) error {
+// its Content-Length, and no body (RFC 9110 §9.3.2). connection is the
+// Connection field's value: "close" on a connection's last response,
+// "keep-alive" to an HTTP/1.0 client that asked for it, or empty, for no
+// field, on an HTTP/1.1 connection that stays open (RFC 9112 §9.3).
+func writeResponse(w io.Writer, r *Response, withBody bool, connection string) error {
 	size := 256 + len(r.Body)
-	_, err := w.Write(r.appendTo(make([]byte, 0, size), time.Now(), withBody))
+	_, err := w.Write(r.appendTo(make([]byte, 0, size), time.Now(), withBody, connection))
 	return err
 }
 
@@ -84,10 +87,10 @@ func writeResponse(w io.Writer, r *Response, withBody bool) error {
 //	Content-Length: 5\r\n                   the size of the body
 //	Date: Wed, 25 Nov 2026 22:00:00 GMT\r\n when it was sent
 //	Server: go-raw/1.0\r\n                  who sent it
-//	Connection: close\r\n                   one request per connection
+//	Connection: close\r\n                   the last response on the connection
 //	\r\n                                    end of the head
 //	hello                                   the body, unless withBody is false
-func (r *Response) appendTo(b []byte, now time.Time, withBody bool) []byte {
+func (r *Response) appendTo(b []byte, now time.Time, withBody bool, connection string) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')
@@ -106,7 +109,11 @@ func (r *Response) appendTo(b []byte, now time.Time, withBody bool) []byte {
 	b = strconv.AppendInt(b, int64(len(r.Body)), 10)
 	b = append(b, "\r\nDate: "...)
 	b = now.UTC().AppendFormat(b, imfFixdate)
-	b = append(b, "\r\nServer: "+serverName+"\r\nConnection: close\r\n\r\n"...)
+	b = append(b, "\r\nServer: "+serverName+"\r\n"...)
+	if connection != "" {
+		b = appendField(b, "Connection", connection)
+	}
+	b = append(b, "\r\n"...)
 	if withBody {
 		b = append(b, r.Body...)
 	}

@@ -53,17 +53,9 @@ func TestExerciseReady(t *testing.T) {
 
 	begun := dial(t, addr)
 	io.WriteString(begun, "GET /ready HTTP/1.1\r\nHo")
-	eventually(t, "the request begun", func() bool {
-		srv.mu.Lock()
-		defer srv.mu.Unlock()
-		for _, st := range srv.conns {
-			if st == stateActive {
-				return true
-			}
-		}
-		return false
-	})
-	srv.beginShutdown(ln)
+	eventually(t, "the request begun", func() bool { return states(srv)[stateActive] == 1 })
+	ln.Close()
+	srv.beginDrain()
 	io.WriteString(begun, "st: x\r\n\r\n")
 	if resp, body := parseResponse(t, readAllWithin(t, begun), "GET"); resp.StatusCode != 503 {
 		t.Errorf("GET /ready once a shutdown has begun = %d %q; want 503", resp.StatusCode, body)

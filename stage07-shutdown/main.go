@@ -33,12 +33,13 @@ func main() {
 	queue := flag.Int("queue", defaultQueueSize, "complete requests that may wait for a worker")
 	maxConns := flag.Int("max-conns", defaultMaxConns, "connections open at once; more get 503")
 	timeout := flag.Duration("timeout", defaultClientTimeout, "time a whole request may take to arrive")
+	idleTimeout := flag.Duration("idle-timeout", defaultIdleTimeout, "time a kept connection may wait for its next request")
 	withSlow := flag.Bool("slow", false, "add GET /slow?for=DURATION, answered after DURATION, to watch a drain")
 	flag.Parse()
 
 	p, m := newPool(*workers, *queue), newMetrics()
-	srv := newServer(routes(embeddedFiles(), m, p), p, m,
-		settings{clientTimeout: *timeout, maxConns: *maxConns})
+	srv := newServer(routes(embeddedFiles()), p, m,
+		settings{clientTimeout: *timeout, idleTimeout: *idleTimeout, maxConns: *maxConns})
 	if *withSlow {
 		srv.router.handle("GET", "/slow", slow)
 	}
@@ -48,7 +49,10 @@ func main() {
 		slog.Error("cannot listen", "err", err)
 		os.Exit(1)
 	}
-	os.Exit(serveUntilSignal(ln, srv, drainTimeout))
+	stopReporting := srv.reportRejections(time.Second)
+	code := serveUntilSignal(ln, srv, drainTimeout)
+	stopReporting()
+	os.Exit(code)
 }
 
 // embeddedFiles returns the files of www, without the "www/" before
@@ -61,17 +65,15 @@ func embeddedFiles() fs.FS {
 	return files
 }
 
-// routes is the server's table of routes: files are the static files, m
-// and p what /health and /metrics report on.
-func routes(files fs.FS, m *metrics, p *pool) *router {
+// routes is the server's table of routes; files are the static files.
+// newServer adds the server's own, /health and /metrics.
+func routes(files fs.FS) *router {
 	rt := newRouter()
 	rt.handle("GET", "/", home)
 	rt.handle("GET", "/api/hello", hello)
 	rt.handle("POST", "/api/echo", echo)
 	rt.handle("GET", "/about", staticFile(files, "index.html"))
 	rt.handle("GET", staticPrefix+"*", staticFiles(files, staticPrefix))
-	rt.handleInternal("GET", "/health", m.health)
-	rt.handleInternal("GET", "/metrics", m.report(p))
 	return rt
 }
 

@@ -11,32 +11,6 @@ import (
 	"time"
 )
 
-// newAppServer is this stage's server: its routes, a pool of the given
-// size, its metrics, and the limits of set.
-func newAppServer(workers, queueSize int, set settings) *server {
-	p, m := newPool(workers, queueSize), newMetrics()
-	return newServer(routes(embeddedFiles(), m, p), p, m, set)
-}
-
-// startApp serves this stage's routes on a free port and returns the URL.
-func startApp(t *testing.T) string {
-	return "http://" + startServing(t, newAppServer(defaultWorkers, defaultQueueSize, settings{}))
-}
-
-// startRouter serves rt on a free port, with a pool of the default size
-// and the default limits.
-func startRouter(t *testing.T, rt *router) string {
-	return startServing(t, newServer(rt, newPool(defaultWorkers, defaultQueueSize), newMetrics(), settings{}))
-}
-
-// startServing serves srv on a free port. When the test ends, it stops as a
-// server should: the listener, then the connections, then the pool.
-func startServing(t *testing.T, srv *server) string {
-	t.Helper()
-	t.Cleanup(srv.pool.stop) // cleanups run last first: this one runs last
-	return startServer(t, srv.serveConn)
-}
-
 // Each route over a real socket, with the net/http client as the peer.
 func TestRoutes(t *testing.T) {
 	base := startApp(t)
@@ -127,7 +101,7 @@ func TestOptions(t *testing.T) {
 		"*":          "GET, HEAD, POST, OPTIONS", // every method of every path
 	} {
 		t.Run(target, func(t *testing.T) {
-			got := exchange(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
+			got := sendRaw(t, addr, reqBytes("OPTIONS "+target+" HTTP/1.1\nHost: x"))
 			resp, body := parseResponse(t, got, "OPTIONS")
 			if resp.StatusCode != 200 || resp.Header.Get("Allow") != allow ||
 				resp.Header.Get("Content-Length") != "0" || body != "" {

@@ -29,6 +29,19 @@ type metrics struct {
 	total    int64
 	byStatus map[int]int64
 	byPath   map[string]int64
+	reused   int64 // requests that came on a connection that had answered one before
+}
+
+// connStats is what /metrics shows of the connections, which persist: how
+// many the server has taken, how many are open now, how many of those wait
+// idle for a next request, and how many requests came on a connection that
+// had answered one before, each a TCP handshake saved. The last is counted
+// as requests_total is, without the server's own paths.
+type connStats struct {
+	Accepted int64 `json:"accepted"`
+	Open     int   `json:"open"`
+	Idle     int   `json:"idle"`
+	Reused   int64 `json:"requests_on_reused"`
 }
 
 func newMetrics() *metrics {
@@ -38,12 +51,16 @@ func newMetrics() *metrics {
 // record counts one answer. path is empty for a request answered before its
 // path was known (a 400, 408, 414, 431, 505, or 501 for a transfer coding,
 // from the parser, or a 503 over the connection cap): it counts in the total
-// and by status only.
-func (m *metrics) record(path string, status int) {
+// and by status only. reused says whether the request came on a connection
+// that had answered one before.
+func (m *metrics) record(path string, status int, reused bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.total++
 	m.byStatus[status]++
+	if reused {
+		m.reused++
+	}
 	if path == "" {
 		return
 	}
@@ -69,25 +86,29 @@ func (m *metrics) health(*Request) *Response {
 	}{"ok", m.uptime(), time.Now().UTC().Format(time.RFC3339)})
 }
 
-// report returns the handler of /metrics, which shows the counts and the
-// pool p as it is at that moment, as worker_pool: the seed called it
-// thread_pool, but goroutines are not threads.
-func (m *metrics) report(p *pool) Handler {
+// report returns the handler of /metrics, which shows the counts, the pool
+// p as it is at that moment, as worker_pool (the seed called it
+// thread_pool, but goroutines are not threads), and the connections as
+// conns gives them.
+func (m *metrics) report(p *pool, conns func() connStats) Handler {
 	return func(*Request) *Response {
+		connections := conns()
 		m.mu.Lock()
 		byStatus := make(map[string]int64, len(m.byStatus))
 		for status, n := range m.byStatus {
 			byStatus[strconv.Itoa(status)] = n
 		}
 		total, byPath := m.total, sortPaths(m.byPath)
+		connections.Reused = m.reused
 		m.mu.Unlock()
 		return jsonResponse(200, struct {
-			Uptime     float64          `json:"uptime_seconds"`
-			Total      int64            `json:"requests_total"`
-			ByStatus   map[string]int64 `json:"requests_by_status"`
-			ByPath     pathCounts       `json:"requests_by_path"`
-			WorkerPool poolStats        `json:"worker_pool"`
-		}{m.uptime(), total, byStatus, byPath, p.stats()})
+			Uptime      float64          `json:"uptime_seconds"`
+			Total       int64            `json:"requests_total"`
+			ByStatus    map[string]int64 `json:"requests_by_status"`
+			ByPath      pathCounts       `json:"requests_by_path"`
+			WorkerPool  poolStats        `json:"worker_pool"`
+			Connections connStats        `json:"connections"`
+		}{m.uptime(), total, byStatus, byPath, p.stats(), connections})
 	}
 }
 

@@ -19,13 +19,14 @@ type metricsBody struct {
 	ByStatus   map[string]int64 `json:"requests_by_status"`
 	ByPath     map[string]int64 `json:"requests_by_path"`
 	WorkerPool map[string]int   `json:"worker_pool"`
+	Conns      connStats        `json:"connections"`
 }
 
 // readMetrics asks the /metrics handler of m and p directly and returns
 // the body, raw and decoded.
 func readMetrics(t *testing.T, m *metrics, p *pool) (string, metricsBody) {
 	t.Helper()
-	resp := m.report(p)(nil)
+	resp := m.report(p, func() connStats { return connStats{} })(nil)
 	var body metricsBody
 	if err := json.Unmarshal(resp.Body, &body); err != nil {
 		t.Fatalf("/metrics is not JSON: %v\n%s", err, resp.Body)
@@ -41,7 +42,7 @@ func TestMetricsCountConcurrently(t *testing.T) {
 	for g := range 50 {
 		wg.Go(func() {
 			for i := range 200 {
-				m.record(fmt.Sprintf("/p%d", (g+i)%5), 200+100*(i%3))
+				m.record(fmt.Sprintf("/p%d", (g+i)%5), 200+100*(i%3), false)
 			}
 		})
 	}
@@ -61,9 +62,7 @@ func TestMetricsCountConcurrently(t *testing.T) {
 // knows to answer them without a worker, and not to count them (which
 // TestMetricsAfterRequests sees on the wire).
 func TestInternalPaths(t *testing.T) {
-	m, p := newMetrics(), newPool(1, 0)
-	defer p.stop()
-	rt := routes(embeddedFiles(), m, p)
+	rt := newAppServer(1, 0, settings{}).router
 	for path, want := range map[string]bool{"/health": true, "/metrics": true, "/": false, "/api/hello": false, "/nope": false} {
 		if got := rt.isInternal(path); got != want {
 			t.Errorf("isInternal(%q) = %v; want %v", path, got, want)
@@ -77,15 +76,15 @@ func TestMetricsPathLimit(t *testing.T) {
 	m, p := newMetrics(), newPool(1, 0)
 	defer p.stop()
 	for i := range maxTrackedPaths {
-		m.record(fmt.Sprintf("/p%d", i), 404)
+		m.record(fmt.Sprintf("/p%d", i), 404, false)
 	}
 	_, atLimit := readMetrics(t, m, p)
 	if len(atLimit.ByPath) != maxTrackedPaths || atLimit.ByPath[otherPaths] != 0 {
 		t.Fatalf("%d paths tracked, %d other; want %d and 0", len(atLimit.ByPath), atLimit.ByPath[otherPaths], maxTrackedPaths)
 	}
-	m.record("/one-too-many", 404)
-	m.record("/another", 404)
-	m.record("/p0", 404)
+	m.record("/one-too-many", 404, false)
+	m.record("/another", 404, false)
+	m.record("/p0", 404, false)
 	_, past := readMetrics(t, m, p)
 	if past.ByPath[otherPaths] != 2 || past.ByPath["/one-too-many"] != 0 || past.ByPath["/p0"] != 2 {
 		t.Errorf("other %d, /one-too-many %d, /p0 %d; want 2, 0, 2", past.ByPath[otherPaths], past.ByPath["/one-too-many"], past.ByPath["/p0"])
@@ -99,7 +98,7 @@ func TestMetricsPathOrderOnTheWire(t *testing.T) {
 	defer p.stop()
 	for path, n := range map[string]int{"/a": 1, "/b": 3, "/c": 3, "/": 2, "/\"q\"": 1} {
 		for range n {
-			m.record(path, 200)
+			m.record(path, 200, false)
 		}
 	}
 	raw, _ := readMetrics(t, m, p)
@@ -149,7 +148,7 @@ func TestMetricsAfterRequests(t *testing.T) {
 		reqBytes("get / HTTP/1.1\nHost: x"),
 		reqBytes("GET /metrics HTTP/1.1\nHost: x"),
 	} {
-		exchange(t, addr, raw)
+		sendRaw(t, addr, raw)
 	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -169,6 +168,34 @@ func TestMetricsAfterRequests(t *testing.T) {
 	wantPool := map[string]int{"total_workers": defaultWorkers, "active_workers": 0, "idle_workers": defaultWorkers, "queue_depth": 0}
 	if !maps.Equal(got.WorkerPool, wantPool) {
 		t.Errorf("worker_pool = %v; want %v", got.WorkerPool, wantPool)
+	}
+}
+
+// /metrics shows the connections: open, idle, and the requests that came
+// on a connection that had answered one before, counted as requests_total
+// counts them: the server's own paths in neither.
+func TestMetricsShowConnections(t *testing.T) {
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{})
+	addr := startServing(t, srv)
+	idle, k := dialKept(t, addr), dialKept(t, addr)
+	idle.send(reqBytes("GET / HTTP/1.1\nHost: x"))
+	idle.next("GET")
+	for _, path := range []string{"/", "/health", "/api/hello", "/metrics", "/nope"} {
+		k.send(reqBytes("GET " + path + " HTTP/1.1\nHost: x"))
+		k.next("GET")
+	}
+	eventually(t, "both connections idle", func() bool { return srv.connStats().Idle == 2 })
+	k.send(reqBytes("GET /metrics HTTP/1.1\nHost: x"))
+	_, body := k.next("GET")
+	var got metricsBody
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	// k's requests after its first: /api/hello and /nope count; /health and
+	// /metrics, like the first, do not.
+	want := connStats{Accepted: 2, Open: 2, Idle: 1, Reused: 2}
+	if got.Conns != want || got.Total != 4 {
+		t.Errorf("connections = %+v, requests_total %d; want %+v, 4", got.Conns, got.Total, want)
 	}
 }
 
@@ -214,7 +241,7 @@ func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.record("/api/hello", 200)
+			m.record("/api/hello", 200, false)
 		}
 	})
 }

@@ -8,7 +8,7 @@ import (
 
 // wire is r as the server writes it, with its body.
 func wire(r *Response) string {
-	return string(r.appendTo(nil, time.Now(), true))
+	return string(r.appendTo(nil, time.Now(), true, "close"))
 }
 
 // TestResponse holds the seed project's 5 response tests.
@@ -68,7 +68,7 @@ func TestResponseHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(tt.resp.appendTo(nil, now, true)); got != tt.want {
+			if got := string(tt.resp.appendTo(nil, now, true, "close")); got != tt.want {
 				t.Errorf("appendTo =\n%q\nwant\n%q", got, tt.want)
 			}
 		})
@@ -80,7 +80,7 @@ func TestResponseHead(t *testing.T) {
 func TestResponseDate(t *testing.T) {
 	est := time.FixedZone("EST", -5*3600)
 	now := time.Date(1994, time.November, 6, 3, 49, 37, 0, est)
-	if got := string(textResponse(200, "x").appendTo(nil, now, true)); !strings.Contains(got, "\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n") {
+	if got := string(textResponse(200, "x").appendTo(nil, now, true, "close")); !strings.Contains(got, "\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n") {
 		t.Errorf("%q; want Date: Sun, 06 Nov 1994 08:49:37 GMT", got)
 	}
 }
@@ -90,7 +90,7 @@ func TestResponseDate(t *testing.T) {
 func TestResponseWithoutBody(t *testing.T) {
 	resp := textResponse(200, "hello")
 	now := time.Now()
-	full, head := string(resp.appendTo(nil, now, true)), string(resp.appendTo(nil, now, false))
+	full, head := string(resp.appendTo(nil, now, true, "close")), string(resp.appendTo(nil, now, false, "close"))
 	if full != head+"hello" || !strings.Contains(head, "\r\nContent-Length: 5\r\n") || !strings.HasSuffix(head, "\r\n\r\n") {
 		t.Errorf("without body = %q; want %q less its body, with Content-Length: 5", head, full)
 	}
@@ -138,7 +138,7 @@ func BenchmarkWriteResponse(b *testing.B) {
 		var w discard
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := writeResponse(&w, resp, true); err != nil {
+			if err := writeResponse(&w, resp, true, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -147,9 +147,27 @@ func BenchmarkWriteResponse(b *testing.B) {
 		var w discard
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := writeResponse(&w, jsonResponse(200, hello), true); err != nil {
+			if err := writeResponse(&w, jsonResponse(200, hello), true, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// The Connection field says what becomes of the connection (RFC 9112 §9.3):
+// close on its last response, keep-alive to an HTTP/1.0 client that asked
+// to keep it, and nothing at all on HTTP/1.1, which persists by default.
+func TestResponseConnection(t *testing.T) {
+	now := time.Date(1994, time.November, 6, 8, 49, 37, 0, time.UTC)
+	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\n" +
+		"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: go-raw/1.0\r\n"
+	for connection, want := range map[string]string{
+		"close":      head + "Connection: close\r\n\r\nhi",
+		"keep-alive": head + "Connection: keep-alive\r\n\r\nhi",
+		"":           head + "\r\nhi",
+	} {
+		if got := string(textResponse(200, "hi").appendTo(nil, now, true, connection)); got != want {
+			t.Errorf("appendTo(%q) =\n%q\nwant\n%q", connection, got, want)
+		}
+	}
 }

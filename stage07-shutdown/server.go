@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +22,8 @@ const (
 )
 
 // serve accepts connections from ln and serves each one in its own goroutine,
-// calling handle and then closing the connection. Closing ln stops it, and
-// so does the passing of a deadline set on ln, which serve then closes:
-// serve returns nil, once every connection it accepted has been served. A
+// calling handle and then closing the connection. Closing ln stops it: serve
+// then returns nil, once every connection it accepted has been served. A
 // caller can stop what the handlers use after that, knowing no handler is
 // left running. An accept error that is not temporary ends it too.
 func serve(ln net.Listener, handle func(net.Conn)) error {
@@ -36,12 +34,6 @@ func serve(ln net.Listener, handle func(net.Conn)) error {
 		conn, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// A shutdown has taken what the backlog held: close,
-				// so that new connections are refused from now on.
-				ln.Close()
 				return nil
 			}
 			if !isTemporary(err) {
@@ -74,11 +66,12 @@ func isTemporary(err error) bool {
 // goroutine, which costs a few kilobytes while it waits; only a complete
 // request takes a worker. These bound what waiting can cost.
 const (
-	// defaultClientTimeout is how long a whole request may take to arrive,
-	// from the moment the connection is accepted: one deadline for the
-	// whole request, not one per read, so that a client trickling a byte at
-	// a time is cut off too. Past it: 408, or a quiet close if the client
-	// sent nothing (RFC 9110 §15.5.9). The seed's CLIENT_TIMEOUT.
+	// defaultClientTimeout is how long a whole request may take to arrive:
+	// a connection's first request from the moment it is accepted, a later
+	// one from its first byte. One deadline for the whole request, not one
+	// per read, so that a client trickling a byte at a time is cut off too.
+	// Past it: 408, or a quiet close if the client sent nothing (RFC 9110
+	// §15.5.9). The seed's CLIENT_TIMEOUT.
 	defaultClientTimeout = 5 * time.Second
 
 	// defaultWriteTimeout is how long each write to a client may take: a
@@ -89,12 +82,23 @@ const (
 	// 1 MB/s.
 	defaultWriteTimeout = 5 * time.Second
 
-	// defaultMaxConns bounds the connections being served at once, their
-	// closing drain included. Past it, a new connection gets 503 without
-	// being read; that refusal still holds its socket and a goroutine while
-	// the 503 is delivered, up to lingerTimeout. Each connection costs a
-	// goroutine and a 4 KiB read buffer, about 10 KiB in all: 1000 is
-	// about 10 MiB, well inside a small container. Arbitrary.
+	// defaultIdleTimeout is how long a kept connection may wait for its
+	// next request before the server closes it, quietly. nginx waits 75 s
+	// (keepalive_timeout); net/http, unless told, as long as the client
+	// likes. It is longer than the 60 s after which common load balancers
+	// (AWS's, by default) drop an idle connection, so that the balancer
+	// closes it first and never sends a request as this server closes. An
+	// idle connection costs only its goroutine and buffer (defaultMaxConns),
+	// and makes room for a new one when the cap is full (admit).
+	defaultIdleTimeout = 75 * time.Second
+
+	// defaultMaxConns bounds the connections being served at once, idle
+	// kept ones and their closing drain included. Past it, a new
+	// connection gets 503 without being read, unless an idle one can be
+	// closed to make room; that refusal still holds its socket and a
+	// goroutine while the 503 is delivered, up to lingerTimeout. Each
+	// connection costs a goroutine and a 4 KiB read buffer, about 10 KiB in
+	// all: 1000 is about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
 )
 
@@ -109,6 +113,7 @@ var (
 type settings struct {
 	clientTimeout time.Duration // defaultClientTimeout
 	writeTimeout  time.Duration // defaultWriteTimeout
+	idleTimeout   time.Duration // defaultIdleTimeout
 	maxConns      int           // defaultMaxConns
 }
 
@@ -121,55 +126,139 @@ type server struct {
 	metrics       *metrics
 	clientTimeout time.Duration
 	writeTimeout  time.Duration
-	maxConns      int64
-	open          atomic.Int64 // connections being served now
+	idleTimeout   time.Duration
+	maxConns      int
+	accepted      atomic.Int64              // connections accepted, for /metrics
+	rejected      atomic.Int64              // 503s since reportRejections last reported
+	drainBegan    atomic.Pointer[time.Time] // when a shutdown began to drain the connections; nil before
+	answered      atomic.Int64              // responses written whole, for the account at exit
+	silent        atomic.Int64              // connections that ended with nothing to answer, for the same
 
-	mu       sync.Mutex          // guards what a shutdown needs (shutdown.go):
-	draining bool                // whether a shutdown has begun
-	conns    map[*conn]connState // the connections being served, and where each is
+	mu    sync.Mutex         // guards conns
+	conns map[*conn]struct{} // the connections being served: their number is what the cap counts
 }
 
 // newServer returns a server that answers through rt, on the workers of p,
-// counts its answers in m, and keeps to the limits set gives.
+// counts its answers in m, and keeps to the limits set gives. It adds its
+// own paths to rt: /health, and /metrics, which reports on m, p and the
+// server's connections.
 func newServer(rt *router, p *pool, m *metrics, set settings) *server {
-	return &server{
+	s := &server{
 		router:        rt,
 		pool:          p,
 		metrics:       m,
 		clientTimeout: cmp.Or(set.clientTimeout, defaultClientTimeout),
 		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
-		maxConns:      int64(cmp.Or(set.maxConns, defaultMaxConns)),
-		conns:         make(map[*conn]connState),
+		idleTimeout:   cmp.Or(set.idleTimeout, defaultIdleTimeout),
+		maxConns:      cmp.Or(set.maxConns, defaultMaxConns),
+		conns:         make(map[*conn]struct{}),
 	}
+	rt.handleInternal("GET", "/health", m.health)
+	rt.handleInternal("GET", "/metrics", m.report(p, s.connStats))
+	return s
 }
 
 // serveConn is serve's handler: it serves one connection, if the cap has
 // room for it, and refuses it with 503 if not, without reading it.
 func (s *server) serveConn(rwc net.Conn) {
 	c := s.newConn(rwc)
-	if !s.admit() {
-		c.refuse(nil, errTooManyConns)
+	if !s.admit(c) {
+		c.refuse(&exchange{}, errTooManyConns)
 		c.closeWriteAndDrain()
 		return
 	}
-	defer s.release() // runs last: a connection counts until its drain ends
-	defer c.closeWriteAndDrain()
-	s.track(c) // for a shutdown, until its request is answered
-	defer s.untrack(c)
+	defer s.release(c) // after serve has ended it: a connection counts until its drain ends
 	c.serve()
+	if c.served == 0 {
+		s.silent.Add(1)
+	}
 }
 
-// admit counts a new connection against the cap, and reports whether it
-// has room. Every connection admitted is released once it is done.
-func (s *server) admit() bool {
-	if s.open.Add(1) > s.maxConns {
-		s.open.Add(-1)
+// admit counts c against the cap, and reports whether it has room. When
+// the cap is full and some connections wait idle for a next request, the
+// one idle longest is evicted to make room, as nginx does: a client with a
+// request to send comes before one that may never send another. It counts
+// until it has closed, so the cap can be passed by the connections on
+// their way out. Every connection admitted is released once it is done.
+func (s *server) admit(c *conn) bool {
+	s.accepted.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.maxConns && !s.evictLongestIdle() {
 		return false
 	}
+	s.conns[c] = struct{}{}
 	return true
 }
 
+// evictLongestIdle evicts the connection that has waited idle longest, and
+// reports whether there was one; s.mu is held.
+func (s *server) evictLongestIdle() bool {
+	var oldest *conn
+	var oldestSince time.Time
+	for c := range s.conns {
+		if since, idle := c.idle(); idle && (oldest == nil || since.Before(oldestSince)) {
+			oldest, oldestSince = c, since
+		}
+	}
+	return oldest != nil && oldest.evict()
+}
+
+// openConns is the number of connections being served, which the cap
+// counts.
+func (s *server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// connStats is what /metrics shows of the server's connections: how many
+// it has accepted, how many are open now, and how many of those wait idle.
+func (s *server) connStats() connStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idle := 0
+	for c := range s.conns {
+		if _, ok := c.idle(); ok {
+			idle++
+		}
+	}
+	return connStats{Accepted: s.accepted.Load(), Open: len(s.conns), Idle: idle}
+}
+
 // release gives back the place of a connection that admit took.
-func (s *server) release() {
-	s.open.Add(-1)
+func (s *server) release(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
+
+// reportRejections writes one WARN line for each interval in which the
+// server answered 503, with how many, until the function it returns is
+// called; that logs what is left, so that no count is lost at exit.
+func (s *server) reportRejections(interval time.Duration) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				s.logRejections(interval)
+				return
+			case <-tick.C:
+				s.logRejections(interval)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// logRejections writes the WARN line for the 503s counted since the last.
+func (s *server) logRejections(interval time.Duration) {
+	if n := s.rejected.Swap(0); n > 0 {
+		slog.Warn("overloaded: answered 503 Service Unavailable", "count", n, "interval", interval,
+			"hint", "/metrics shows the pool; raise -workers, -queue or -max-conns if the machine has room")
+	}
 }

@@ -19,16 +19,18 @@ const (
 	// that `docker stop` waits before it kills.
 	drainTimeout = 8 * time.Second
 
-	// idleGrace is how long a connection that has sent nothing gets, once
-	// shutdown begins, to start its request. Its client has committed to
-	// nothing, so it is closed after this, but a request already on its way
-	// through the network still makes it.
+	// idleGrace is how long a connection that waits for a request to
+	// begin, new or kept idle, gets, once the drain begins, to start one.
+	// Its client has committed to nothing, so it is closed after this, but
+	// a request already on its way through the network still makes it.
 	idleGrace = 1 * time.Second
 
 	// backlogWait is how long the listener keeps accepting after the signal:
 	// the connections the kernel has already completed are in its backlog,
-	// accepted and waiting; Accept takes them at once, and they are served.
-	// Then the listener closes, and new connections are refused.
+	// waiting for Accept, which takes them at once, and they are served.
+	// Then the listener closes, and new connections are refused. A
+	// connection the kernel completes after that is reset by the kernel:
+	// no server can answer it.
 	backlogWait = 100 * time.Millisecond
 )
 
@@ -57,12 +59,29 @@ func serveUntilSignal(ln net.Listener, srv *server, drain time.Duration) int {
 	return shutDown(ctx, ln, srv, drain, served, second)
 }
 
-// shutDown stops srv taking connections, waits for served, which reports
-// that serve has returned, and returns the exit code. The drain timeout,
-// or a second signal, cuts the connections still open instead.
+// shutDown stops srv taking connections, drains the ones it has, waits
+// for served, which reports that serve has returned, and returns the exit
+// code. The drain timeout, or a second signal, cuts the connections still
+// open instead.
+//
+// The order is the one the kernel sees. First the listener takes what its
+// backlog holds, for backlogWait, and closes: from then on, a client that
+// connects is refused, which every client and proxy may safely retry.
+// Only then do kept connections learn of the shutdown, by
+// "Connection: close" on their next answer, or by the close of an idle
+// one after idleGrace; told earlier, a client would reconnect into a
+// listener about to close, and meet a reset there.
 func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Duration, served <-chan error, second <-chan os.Signal) int {
-	srv.beginShutdown(ln) // first, so that a script that waits for the line finds it begun
 	slog.Info("shutting down", "cause", context.Cause(ctx), "drain_timeout", drain)
+	deadline := time.After(drain)
+	select {
+	case <-time.After(backlogWait):
+	case sig := <-second:
+		slog.Error("second signal: exiting at once", "signal", sig.String(), "cut", srv.cutAll())
+		return 1
+	}
+	ln.Close()
+	srv.beginDrain()
 
 	select {
 	case err := <-served:
@@ -70,7 +89,7 @@ func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Dura
 			slog.Error("server stopped while draining", "err", err)
 			return 1
 		}
-	case <-time.After(drain):
+	case <-deadline:
 		slog.Error("drain timeout: cut the connections still open", "cut", srv.cutAll())
 		return 1
 	case sig := <-second:
@@ -78,72 +97,25 @@ func shutDown(ctx context.Context, ln net.Listener, srv *server, drain time.Dura
 		return 1
 	}
 	srv.pool.stop()
-	slog.Info("every accepted request was answered; exited cleanly")
+	// The account: a connection closed without an answer had sent no
+	// request (or broke) before the grace period or the client timeout.
+	slog.Info("every accepted request was answered; exited cleanly",
+		"connections", srv.accepted.Load(), "requests_answered", srv.answered.Load(),
+		"closed_without_request", srv.silent.Load())
 	return 0
 }
 
-// connState is where a connection is, as a shutdown needs to know it.
-type connState int
-
-const (
-	// stateNew: accepted, and no byte of a request has come yet. The
-	// client has committed to nothing, so a shutdown closes the connection
-	// once idleGrace has passed.
-	stateNew connState = iota
-
-	// stateActive: a request has begun. It is read to its end and
-	// answered, shutdown or not, within the drain timeout.
-	stateActive
-)
-
-// track records c, just admitted, as new. Every connection tracked is
-// untracked once served; cutAll closes those still tracked.
-func (s *server) track(c *conn) {
+// beginDrain tells every open connection that a shutdown has begun: one
+// that waits for a request to begin, new or idle, gets idleGrace to start
+// it, and every answer from now on ends its connection (persists, in
+// conn.go). It does not wait.
+func (s *server) beginDrain() {
+	now := time.Now()
+	s.drainBegan.Store(&now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.conns[c] = stateNew
-	if s.draining {
-		c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
-	}
-}
-
-// untrack forgets c, once it has been served.
-func (s *server) untrack(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
-
-// setState records that c is now in state st. A connection that becomes
-// active during a shutdown gets back the deadline of its request, in place
-// of the grace period that the shutdown may have set as its first byte came.
-func (s *server) setState(c *conn, st connState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns[c] = st
-	if s.draining && st == stateActive {
-		c.rwc.SetReadDeadline(c.deadline)
-	}
-}
-
-// beginShutdown stops the server taking connections, and gives the open
-// ones that have not sent a byte idleGrace to start. It does not wait.
-func (s *server) beginShutdown(ln net.Listener) {
-	s.mu.Lock()
-	s.draining = true
-	for c, st := range s.conns {
-		if st == stateNew {
-			c.rwc.SetReadDeadline(time.Now().Add(idleGrace))
-		}
-	}
-	s.mu.Unlock()
-
-	// Accept what the backlog holds until the deadline; then serve closes
-	// the listener (server.go).
-	if l, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
-		l.SetDeadline(time.Now().Add(backlogWait))
-	} else {
-		ln.Close()
+	for c := range s.conns {
+		c.drain()
 	}
 }
 
@@ -152,7 +124,7 @@ func (s *server) cutAll() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.rwc.Close()
+		c.cut()
 	}
 	return len(s.conns)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,10 +19,25 @@ import (
 	"time"
 )
 
-// In-process: a shutdown closes a connection that has sent nothing after
-// the grace period, answers one whose request has begun, refuses new ones,
-// and lets serve return once those are done. The race detector sees this.
-func TestBeginShutdown(t *testing.T) {
+// states counts the connections of srv in each state.
+func states(srv *server) map[connState]int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	n := make(map[connState]int)
+	for c := range srv.conns {
+		c.mu.Lock()
+		n[c.state]++
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// In-process, in the order a shutdown takes: new connections are refused;
+// a connection that has sent nothing, and a kept one idle, are closed
+// after the grace period, unless a request begins in it; a request that
+// has begun is answered, with Connection: close; and serve returns once
+// those are done. The race detector sees this.
+func TestShutDownInProcess(t *testing.T) {
 	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,22 +47,23 @@ func TestBeginShutdown(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- serve(ln, srv.serveConn) }()
 
-	idle := dial(t, addr)
+	silent := dial(t, addr)
 	started := dial(t, addr)
 	io.WriteString(started, "GET /api/hello HTTP/1.1\r\nHo")
-	eventually(t, "both connections tracked, one started", func() bool {
-		srv.mu.Lock()
-		defer srv.mu.Unlock()
-		n := 0
-		for _, st := range srv.conns {
-			if st == stateActive {
-				n++
-			}
+	idle, resumed := dialKept(t, addr), dialKept(t, addr)
+	for _, k := range []*kept{idle, resumed} {
+		k.send(reqBytes("GET / HTTP/1.1\nHost: x"))
+		if resp, _ := k.next("GET"); resp.StatusCode != 200 || resp.Close {
+			t.Fatalf("before the shutdown: %d, close %v; want 200, kept", resp.StatusCode, resp.Close)
 		}
-		return len(srv.conns) == 2 && n == 1
+	}
+	eventually(t, "one connection new, one active, two idle", func() bool {
+		n := states(srv)
+		return n[stateNew] == 1 && n[stateActive] == 1 && n[stateIdle] == 2
 	})
 
-	srv.beginShutdown(ln)
+	exit := make(chan int, 1)
+	go func() { exit <- shutDown(context.Background(), ln, srv, time.Minute, served, nil) }()
 	eventually(t, "new connections refused", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -54,22 +71,28 @@ func TestBeginShutdown(t *testing.T) {
 		}
 		return err != nil
 	})
-	if got := readAllWithin(t, idle); got != "" {
-		t.Errorf("idle connection got %q; want a close without an answer", got)
+	resumed.send(reqBytes("GET /api/hello HTTP/1.1\nHost: x"))
+	if resp, _ := resumed.next("GET"); resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("a request begun on an idle connection in the grace period = %d, close %v; want 200 and Connection: close", resp.StatusCode, resp.Close)
+	}
+	if got := readAllWithin(t, silent); got != "" {
+		t.Errorf("a connection that sent nothing got %q; want a close without an answer", got)
+	}
+	if !idle.ended() || !resumed.ended() {
+		t.Error("a kept connection outlived the shutdown's grace period")
 	}
 	io.WriteString(started, "st: x\r\n\r\n")
-	if resp, _ := parseResponse(t, readAllWithin(t, started), "GET"); resp.StatusCode != 200 {
-		t.Errorf("started request = %d; want 200", resp.StatusCode)
+	if resp, _ := parseResponse(t, readAllWithin(t, started), "GET"); resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("a request begun before the shutdown = %d, close %v; want 200 and Connection: close", resp.StatusCode, resp.Close)
 	}
 	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("serve = %v; want nil", err)
+	case code := <-exit:
+		if code != 0 {
+			t.Errorf("shutDown = %d; want 0", code)
 		}
 	case <-time.After(ioTimeout):
-		t.Fatal("serve did not return after its connections were done")
+		t.Fatal("shutDown did not return after its connections were done")
 	}
-	srv.pool.stop()
 }
 
 // The rest run the real binary and send it real signals.
@@ -349,5 +372,43 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	p.waitForLog(t, "second signal")
 	if code := p.exitCode(t, ioTimeout); code != 1 {
 		t.Errorf("exit code %d; want 1", code)
+	}
+}
+
+// SIGTERM with 100 idle kept connections and 10 requests in flight: the 10
+// are answered, the idle connections are closed once the grace period has
+// passed, without a byte, and the exit is 0.
+func TestShutdownWithIdleKeptConnections(t *testing.T) {
+	p := startBinary(t)
+	var idle []*kept
+	for range 100 {
+		k := dialKept(t, p.addr)
+		k.send(reqBytes("GET /health HTTP/1.1\nHost: x"))
+		k.next("GET")
+		idle = append(idle, k)
+	}
+	var inFlight []<-chan int
+	for range 10 {
+		inFlight = append(inFlight, getAsync(p.addr, "/slow?for=2s"))
+	}
+	eventually(t, "10 requests in flight", func() bool { return activeWorkers(t, p.addr) == 10 })
+
+	p.signal(t, syscall.SIGTERM)
+	p.waitForLog(t, "shutting down")
+	for i, status := range inFlight {
+		if got := <-status; got != 200 {
+			t.Errorf("request %d in flight got %d; want 200", i, got)
+		}
+	}
+	for i, k := range idle {
+		if !k.ended() {
+			t.Fatalf("idle connection %d was not closed, or got bytes", i)
+		}
+	}
+	if line := p.waitForLog(t, "exited cleanly"); !strings.Contains(line, "closed_without_request=0") {
+		t.Errorf("exit line %q; want closed_without_request=0", line)
+	}
+	if code := p.exitCode(t, drainTimeout); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
 	}
 }

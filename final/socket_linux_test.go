@@ -29,7 +29,7 @@ func TestKeptResponseNotCorked(t *testing.T) {
 		t.Fatal(err)
 	}
 	accepted := make(chan net.Conn, 1)
-	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{keepAlive: true})
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{})
 	t.Cleanup(srv.pool.stop)
 	done := make(chan error, 1)
 	go func() { done <- serve(acceptedListener{ln, accepted}, srv.serveConn) }()

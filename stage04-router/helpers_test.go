@@ -1,0 +1,161 @@
+package main
+
+// The test helpers of this stage: a server on a free port, and clients
+// that talk to it over a real loopback socket, with net/http's parser, an
+// independent peer, reading what the server writes.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startApp serves this stage's routes on a free port, and returns the URL
+// of its root.
+func startApp(t *testing.T) string {
+	return "http://" + startRouter(t, routes(embeddedFiles()))
+}
+
+// startRouter serves rt on a free port. The connections that net/http's
+// default client keeps are closed first when the test ends, since the
+// server waits for every connection it accepted before it stops.
+func startRouter(t *testing.T, rt *router) string {
+	addr := startServer(t, serveHTTP(rt))
+	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
+	return addr
+}
+
+// startHTTP serves describe on every path and method, on a free port.
+func startHTTP(t *testing.T) string {
+	rt := newRouter()
+	for _, method := range knownMethods {
+		rt.handle(method, "/*", describe)
+	}
+	return startRouter(t, rt)
+}
+
+// describe answers with what the server read, so that a wire test can see it.
+func describe(req *Request) *Response {
+	var b strings.Builder
+	fmt.Fprintf(&b, "method:  %s\ntarget:  %s\npath:    %s\nquery:   %s\nversion: %s\nhost:    %s\n",
+		req.Method, req.Target, req.Path, req.Query, req.Version, req.Host)
+	fmt.Fprintf(&b, "headers: %d\n", len(req.Headers))
+	for _, f := range req.Headers {
+		fmt.Fprintf(&b, "  %s: %s\n", f.Name, f.Value)
+	}
+	fmt.Fprintf(&b, "body:    %d bytes\n", len(req.Body))
+	return textResponse(200, b.String())
+}
+
+// newClient is a net/http client whose kept connections are closed when
+// the test ends: the server waits for every connection it accepted before
+// it stops, and a client's idle connection would keep it waiting.
+func newClient(t *testing.T) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Timeout: ioTimeout, Transport: tr}
+}
+
+// sendRaw sends raw on a fresh connection, half-closes it, and returns all
+// the server sent back before it closed. An error, a reset among them, fails
+// the test: a client must never get a reset in place of its answer.
+func sendRaw(t *testing.T, addr, raw string) string {
+	t.Helper()
+	conn := dial(t, addr)
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatalf("writing %.60q: %v", raw, err)
+	}
+	conn.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("reading the answer to %.60q: %v (after %q)", raw, err, got)
+	}
+	return string(got)
+}
+
+// parseResponse reads the one response in wire with net/http's parser, and
+// checks what every response must have: a body of Content-Length bytes and
+// nothing after it, a Date, and the Server.
+func parseResponse(t *testing.T, wire, method string) (*http.Response, string) {
+	t.Helper()
+	r := bufio.NewReader(strings.NewReader(wire))
+	resp, err := http.ReadResponse(r, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("net/http cannot read %q: %v", wire, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the body of %q: %v", wire, err)
+	}
+	if rest, _ := io.ReadAll(r); len(rest) > 0 {
+		t.Errorf("bytes after the response: %q", rest)
+	}
+	if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+	}
+	if got := resp.Header.Get("Server"); got != serverName {
+		t.Errorf("Server = %q; want %q", got, serverName)
+	}
+	return resp, string(body)
+}
+
+// kept is a client's side of one connection that it keeps open: it writes
+// requests and reads the responses one at a time.
+type kept struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func dialKept(t *testing.T, addr string) *kept {
+	conn := dial(t, addr)
+	return &kept{t, conn, bufio.NewReader(conn)}
+}
+
+// send writes raw, one or more requests.
+func (k *kept) send(raw string) {
+	k.t.Helper()
+	if _, err := io.WriteString(k.conn, raw); err != nil {
+		k.t.Fatalf("writing %.60q: %v", raw, err)
+	}
+}
+
+// next reads the next response and its body.
+func (k *kept) next(method string) (*http.Response, string) {
+	k.t.Helper()
+	resp, err := http.ReadResponse(k.br, &http.Request{Method: method})
+	if err != nil {
+		k.t.Fatalf("reading a response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		k.t.Fatalf("reading its body: %v", err)
+	}
+	return resp, string(body)
+}
+
+// ended reports whether the server has closed the connection with nothing
+// more sent, while the client has not closed its side.
+func (k *kept) ended() bool {
+	k.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	rest, err := io.ReadAll(k.br)
+	return err == nil && len(rest) == 0
+}
+
+// open reports whether the connection is still open a moment after the
+// last response: a read finds neither data nor its end before a short
+// deadline. (A closed connection answers at once; an open one may be
+// mistaken for closed only if the server is slower to close than this.)
+func (k *kept) open() bool {
+	k.conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err := k.br.Peek(1)
+	k.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
