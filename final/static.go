@@ -58,10 +58,10 @@ const maxStaticFileBytes = 4 << 20
 
 // serveFile answers req with the file name of fsys, typed by its extension,
 // and with its validators: a strong ETag, and Last-Modified where fsys
-// keeps modification times (a -www directory does; the files embedded in
-// the binary have none). A request whose copy they show to be current gets
-// 304 Not Modified and no body (RFC 9110 §13.2.2, §15.4.5): that saves the
-// network the body, not the server the read. Only a regular file is
+// keeps modification times (a directory on disk does; the files embedded
+// in the binary have none). A request whose copy they show to be current
+// gets 304 Not Modified and no body (RFC 9110 §13.2.2, §15.4.5): that saves
+// the network the body, not the server the read. Only a regular file is
 // served: opening a named pipe would block whoever serves the request
 // until someone wrote to it.
 func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response {
@@ -92,7 +92,7 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 
 // etagCache remembers the ETag of each file served, so that a file's is
 // computed once for each version of it: a version is a size and a
-// modification time, which editing a file in a -www directory changes, and
+// modification time, which editing a file on disk changes, and
 // which an embedded file keeps for the life of the binary. Only files that
 // exist get an entry, so the cache holds no more names than have existed
 // in fsys.
