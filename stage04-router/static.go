@@ -69,6 +69,16 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular():
 		return errorResponse(404, "no file "+quote(name))
+	case err != nil && throughLink(fsys, name):
+		// A symbolic link that fsys would not follow: an os.Root refuses
+		// one that leads out of its directory, absolute or relative, or
+		// round in a loop. The server works as it should, so no 500: to
+		// the client there is no file at the name, 404, rather than 403,
+		// which would tell whoever probes that something is there (RFC
+		// 9110 §15.5.4 lets a server hide a forbidden resource so). Who
+		// made the link learns of it from the log.
+		slog.Info("refused a symbolic link that leaves the static root or loops", "name", clip(name))
+		return errorResponse(404, "no file "+quote(name))
 	case err == nil && info.Size() > maxStaticFileBytes:
 		err = fmt.Errorf("%d bytes, over the %d a static file may have", info.Size(), maxStaticFileBytes)
 	}
@@ -88,6 +98,18 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 		return &Response{Status: 304, Headers: validators}
 	}
 	return &Response{Status: 200, ContentType: contentTypes[path.Ext(name)], Headers: validators, Body: body}
+}
+
+// throughLink reports whether name, or a directory on its way, is a
+// symbolic link in fsys. fs.Lstat does not follow the link itself; on an
+// fsys that knows no links, it is fs.Stat, and finds none.
+func throughLink(fsys fs.FS, name string) bool {
+	for ; name != "."; name = path.Dir(name) {
+		if info, err := fs.Lstat(fsys, name); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // etagCache remembers the ETag of each file served, so that a file's is
