@@ -58,16 +58,26 @@ const maxStaticFileBytes = 4 << 20
 
 // serveFile answers req with the file name of fsys, typed by its extension,
 // and with its validators: a strong ETag, and Last-Modified where fsys
-// keeps modification times (a -www directory does; the files embedded in
-// the binary have none). A request whose copy they show to be current gets
-// 304 Not Modified and no body (RFC 9110 §13.2.2, §15.4.5): that saves the
-// network the body, not the server the read. Only a regular file is
+// keeps modification times (a directory on disk does; the files embedded
+// in the binary have none). A request whose copy they show to be current
+// gets 304 Not Modified and no body (RFC 9110 §13.2.2, §15.4.5): that saves
+// the network the body, not the server the read. Only a regular file is
 // served: opening a named pipe would block whoever serves the request
 // until someone wrote to it.
 func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response {
 	info, err := fs.Stat(fsys, name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular():
+		return errorResponse(404, "no file "+quote(name))
+	case err != nil && throughLink(fsys, name):
+		// A symbolic link that fsys would not follow: an os.Root refuses
+		// one that leads out of its directory, absolute or relative, or
+		// round in a loop. The server works as it should, so no 500: to
+		// the client there is no file at the name, 404, rather than 403,
+		// which would tell whoever probes that something is there (RFC
+		// 9110 §15.5.4 lets a server hide a forbidden resource so). Who
+		// made the link learns of it from the log.
+		slog.Info("refused a symbolic link that leaves the static root or loops", "name", clip(name))
 		return errorResponse(404, "no file "+quote(name))
 	case err == nil && info.Size() > maxStaticFileBytes:
 		err = fmt.Errorf("%d bytes, over the %d a static file may have", info.Size(), maxStaticFileBytes)
@@ -90,9 +100,21 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 	return &Response{Status: 200, ContentType: contentTypes[path.Ext(name)], Headers: validators, Body: body}
 }
 
+// throughLink reports whether name, or a directory on its way, is a
+// symbolic link in fsys. fs.Lstat does not follow the link itself; on an
+// fsys that knows no links, it is fs.Stat, and finds none.
+func throughLink(fsys fs.FS, name string) bool {
+	for ; name != "."; name = path.Dir(name) {
+		if info, err := fs.Lstat(fsys, name); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // etagCache remembers the ETag of each file served, so that a file's is
 // computed once for each version of it: a version is a size and a
-// modification time, which editing a file in a -www directory changes, and
+// modification time, which editing a file on disk changes, and
 // which an embedded file keeps for the life of the binary. Only files that
 // exist get an entry, so the cache holds no more names than have existed
 // in fsys.

@@ -4,6 +4,9 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -51,6 +54,61 @@ func TestStaticFiles(t *testing.T) {
 			captureLog(t, func() { resp = h(get("GET", tt.path)) })
 			if resp.Status != tt.status || tt.status == 200 && resp.ContentType != tt.contentType {
 				t.Errorf("GET %s = %d %q; want %d %q", tt.path, resp.Status, resp.ContentType, tt.status, tt.contentType)
+			}
+		})
+	}
+}
+
+// Under a directory opened as an os.Root, a symbolic link that leads out of
+// it, absolute or relative, as the file or as a directory on the way, or
+// that loops, is no file: 404, and one line at INFO that names it, not a
+// 500 logged as an error. A link that stays inside is followed.
+func TestStaticLinks(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "secret.txt")
+	for file, text := range map[string]string{secret: "secret", filepath.Join(dir, "page.txt"): "page"} {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"inside.txt":   "page.txt",
+		"absolute.txt": secret,
+		"relative.txt": filepath.Join("..", filepath.Base(outside), "secret.txt"),
+		"up":           "..",
+		"loop.txt":     "loop.txt",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Skipf("cannot make symbolic links here: %v", err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	h := staticFiles(root.FS(), "/static/")
+	tests := []struct {
+		name   string
+		status int
+	}{
+		{"inside.txt", 200},
+		{"absolute.txt", 404},
+		{"relative.txt", 404},
+		{"up/" + filepath.Base(outside) + "/secret.txt", 404},
+		{"loop.txt", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var resp *Response
+			logged := captureLog(t, func() { resp = h(get("GET", "/static/"+tt.name)) })
+			if resp.Status != tt.status || tt.status == 200 && string(resp.Body) != "page" {
+				t.Errorf("GET /static/%s = %d %q; want %d", tt.name, resp.Status, resp.Body, tt.status)
+			}
+			wantLog := tt.status == 404 && strings.Count(logged, "\n") == 1 &&
+				strings.Contains(logged, "level=INFO ") && strings.Contains(logged, "name="+tt.name+"\n")
+			if tt.status == 200 && logged != "" || tt.status == 404 && !wantLog {
+				t.Errorf("log = %q; want one INFO line naming %q for a refused link, nothing else", logged, tt.name)
 			}
 		})
 	}

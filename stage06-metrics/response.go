@@ -19,7 +19,8 @@ const (
 
 // Response is what a handler returns. The fields the writer owns
 // (Content-Length, Date, Server, Connection) are not in it: the writer
-// adds them, so no handler can get them wrong.
+// adds them, so no handler can get them wrong. A 304 has no body and no
+// Content-Length (RFC 9110 §15.4.5, §8.6).
 type Response struct {
 	Status      int
 	ContentType string  // with a body; "application/octet-stream" if empty
@@ -33,6 +34,7 @@ type Response struct {
 var statusText = map[int]string{
 	100: "Continue",
 	200: "OK",
+	304: "Not Modified",
 	400: "Bad Request",
 	404: "Not Found",
 	405: "Method Not Allowed",
@@ -105,9 +107,12 @@ func (r *Response) appendTo(b []byte, now time.Time, withBody bool, connection s
 	for _, f := range r.Headers {
 		b = appendField(b, f.Name, f.Value)
 	}
-	b = append(b, "Content-Length: "...)
-	b = strconv.AppendInt(b, int64(len(r.Body)), 10)
-	b = append(b, "\r\nDate: "...)
+	if r.Status != 304 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(r.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Date: "...)
 	b = now.UTC().AppendFormat(b, imfFixdate)
 	b = append(b, "\r\nServer: "+serverName+"\r\n"...)
 	if connection != "" {
