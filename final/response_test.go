@@ -96,9 +96,21 @@ func TestResponseWithoutBody(t *testing.T) {
 	}
 }
 
+// A 304 carries its validators and no Content-Length: the length of the
+// body it stands for is not 0, and a client knows a 304 has none (RFC 9110
+// §15.4.5, §8.6).
+func TestResponseNotModified(t *testing.T) {
+	resp := &Response{Status: 304, Headers: []Field{{"ETag", `"abc"`}}}
+	head, body, _ := strings.Cut(wire(resp), "\r\n\r\n")
+	if !strings.HasPrefix(head, "HTTP/1.1 304 Not Modified\r\nETag: \"abc\"\r\nDate: ") ||
+		strings.Contains(head, "Content-") || body != "" {
+		t.Errorf("304 = %q; want its status line, its ETag, no Content- fields and no body", wire(resp))
+	}
+}
+
 func TestReasonPhrases(t *testing.T) {
 	want := map[int]string{
-		100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
+		100: "Continue", 200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
 		405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",
 		414: "URI Too Long", 417: "Expectation Failed", 431: "Request Header Fields Too Large",
 		500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
