@@ -91,6 +91,7 @@ type exchange struct {
 	resp     *Response // the answer
 	unread   bool      // bytes of the request may be left unread: the next byte need not begin a request
 	keep     bool      // the connection stays open after the answer
+	head     bool      // the request is HEAD, refused or not: its answer has no body (RFC 9110 §9.3.2)
 	internal bool      // the request is for one of the server's own paths (isInternal)
 	started  time.Time // when the request's first byte came, for the log
 }
@@ -133,6 +134,8 @@ func (c *conn) serveRequest(ex *exchange) bool {
 	ex.started = time.Now()
 	req, h, err := c.readRequest()
 	ex.req = req
+	var refusedHEAD headRequestError
+	ex.head = req != nil && req.Method == "HEAD" || errors.As(err, &refusedHEAD)
 	ex.internal = req != nil && c.srv.router.isInternal(req.Path)
 	switch {
 	case err != nil:
@@ -374,7 +377,7 @@ func (c *conn) refusal(req *Request, se statusError) *Response {
 func (c *conn) respond(ex *exchange) bool {
 	ex.keep = c.persists(ex)
 	c.record(ex)
-	withBody := ex.req == nil || ex.req.Method != "HEAD"
+	withBody := !ex.head
 	c.rwc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
 	if !ex.keep {
 		c.cork() // the last response and the FIN after it leave as one segment

@@ -57,11 +57,6 @@ type Request struct {
 	chunked       bool  // Transfer-Encoding: chunked
 }
 
-// headBuffers recycles the buffers that heads are read into. The Request
-// keeps a string copy of its head, so the buffer is free once it is parsed,
-// and the next request can be read into it without allocating.
-var headBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
 // readRequest reads one request, head and body, from br.
 func readRequest(br *bufio.Reader) (*Request, error) {
 	req, err := readRequestHead(br)
@@ -74,9 +69,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	return req, nil
 }
 
+// headBuffers recycles the buffers that heads are read into. The Request
+// keeps a string copy of its head, so the buffer is free once it is parsed,
+// and the next request can be read into it without allocating.
+var headBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // readRequestHead reads the request line and the header fields, and checks
 // that the body's length can be known (body.go), but does not read the
-// body. It returns errNoRequest if br ends before a first byte.
+// body. It returns errNoRequest if br ends before a first byte, and a
+// headRequestError if a HEAD request's head is refused.
 func readRequestHead(br *bufio.Reader) (*Request, error) {
 	first, err := br.Peek(1)
 	if err != nil {
@@ -93,8 +94,35 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	head, err := readHead(br, (*buf)[:0])
 	*buf = head
 	if err != nil {
-		return nil, err
+		return nil, refusedHead(head, err)
 	}
+	req, err := parseHead(head)
+	if err != nil {
+		return nil, refusedHead(head, err)
+	}
+	return req, nil
+}
+
+// headRequestError is the refusal of a HEAD request whose head could not
+// be read. A response to HEAD has no body, a refusal included (RFC 9110
+// §9.3.2), so the connection must know the method of a request it could
+// not read.
+type headRequestError struct{ error }
+
+func (e headRequestError) Unwrap() error { return e.error }
+
+// refusedHead is err, met in reading head, marked as a headRequestError
+// when head is a HEAD request's, as far as it was read.
+func refusedHead(head []byte, err error) error {
+	if bytes.HasPrefix(head, []byte("HEAD ")) {
+		return headRequestError{err}
+	}
+	return err
+}
+
+// parseHead parses head, the request line and the field lines that
+// readHead read, into a Request.
+func parseHead(head []byte) (*Request, error) {
 	// Lowering the field names in place, before the one conversion to
 	// string below, lets every string of the Request share that one copy.
 	lowerFieldNames(head)

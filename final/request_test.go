@@ -535,3 +535,37 @@ func BenchmarkReadRepeatedFields(b *testing.B) {
 		}
 	}
 }
+
+// A HEAD request whose head is refused is known as HEAD all the same, so
+// that its refusal can leave out the body (RFC 9110 §9.3.2); a refused GET
+// is not.
+func TestRefusedHeadKnowsHEAD(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		head      bool
+	}{
+		{"two_hosts", reqBytes("HEAD / HTTP/1.1\nHost: a\nHost: a"), true},
+		{"no_colon", reqBytes("HEAD / HTTP/1.1\nHost: a\nnocolon"), true},
+		{"target_too_long", "HEAD /" + strings.Repeat("a", maxRequestLineBytes) + " HTTP/1.1\r\n\r\n", true},
+		{"fields_too_large", reqBytes("HEAD / HTTP/1.1\nHost: a\nX: " + strings.Repeat("a", maxFieldBytes)), true},
+		{"unknown_coding", reqBytes("HEAD / HTTP/1.1\nHost: a\nTransfer-Encoding: gzip"), true},
+		{"version", reqBytes("HEAD / HTTP/2.0\nHost: a"), true},
+		{"get_two_hosts", reqBytes("GET / HTTP/1.1\nHost: a\nHost: a"), false},
+		{"head_lowercase_is_no_head", reqBytes("head / HTTP/1.1\nHost: a"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := readRequestHead(bufio.NewReader(strings.NewReader(tt.raw)))
+			if err == nil {
+				t.Fatalf("readRequestHead(%.40q) = nil error; want a refusal", tt.raw)
+			}
+			var h headRequestError
+			if got := errors.As(err, &h); got != tt.head {
+				t.Errorf("readRequestHead(%.40q) = %v: a HEAD request's? %v; want %v", tt.raw, err, got, tt.head)
+			}
+			if statusOf(err) < 400 {
+				t.Errorf("readRequestHead(%.40q) = %v; want an error with a status", tt.raw, err)
+			}
+		})
+	}
+}

@@ -183,3 +183,24 @@ func TestResponseConnection(t *testing.T) {
 		}
 	}
 }
+
+// The writer owns the fields that frame the response and name its sender:
+// a handler's own Content-Length, Transfer-Encoding, Date, Server or
+// Connection never reaches the wire, in any case of its name, so a client
+// never sees two lengths, or a length beside a coding (RFC 9112 §6.3).
+func TestWriterOwnsFramingFields(t *testing.T) {
+	resp := textResponse(200, "hello")
+	resp.Headers = []Field{{"Content-Length", "99"}, {"transfer-encoding", "chunked"}, {"Connection", "keep-alive"},
+		{"DATE", "yesterday"}, {"Server", "other"}, {"X-Kept", "yes"}}
+	got := wire(resp)
+	for _, want := range []string{"\r\nContent-Length: 5\r\n", "\r\nX-Kept: yes\r\n", "\r\nConnection: close\r\n", "\r\nServer: " + serverName + "\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	for _, unwanted := range []string{"99", "chunked", "keep-alive", "yesterday", "other"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("%q has the handler's %q", got, unwanted)
+		}
+	}
+}

@@ -42,6 +42,7 @@ type exchange struct {
 	resp   *Response // the answer
 	unread bool      // bytes of the request may be left unread: the next byte need not begin a request
 	keep   bool      // the connection stays open after the answer
+	head   bool      // the request is HEAD, refused or not: its answer has no body (RFC 9110 §9.3.2)
 }
 
 // serveHTTP returns a connection handler for serve that answers the
@@ -73,6 +74,8 @@ func (c *conn) serve() {
 func (c *conn) serveRequest(ex *exchange) bool {
 	req, h, err := c.readRequest()
 	ex.req = req
+	var refusedHEAD headRequestError
+	ex.head = req != nil && req.Method == "HEAD" || errors.As(err, &refusedHEAD)
 	if err != nil {
 		return c.refuse(ex, err)
 	}
@@ -168,7 +171,7 @@ func (c *conn) refusal(req *Request, se statusError) *Response {
 // answer was written.
 func (c *conn) respond(ex *exchange) bool {
 	ex.keep = c.persists(ex)
-	withBody := ex.req == nil || ex.req.Method != "HEAD"
+	withBody := !ex.head
 	err := writeResponse(c.rwc, ex.resp, withBody, connectionField(ex.req, ex.keep))
 	if err != nil {
 		slog.Info("writing response failed", "remote", c.rwc.RemoteAddr(), "err", err)

@@ -82,6 +82,7 @@ type exchange struct {
 	resp   *Response // the answer
 	unread bool      // bytes of the request may be left unread: the next byte need not begin a request
 	keep   bool      // the connection stays open after the answer
+	head   bool      // the request is HEAD, refused or not: its answer has no body (RFC 9110 §9.3.2)
 }
 
 // newConn is the connection rwc, just accepted. Its first request must
@@ -118,6 +119,8 @@ func (c *conn) serveRequest(ex *exchange) bool {
 	}
 	req, h, err := c.readRequest()
 	ex.req = req
+	var refusedHEAD headRequestError
+	ex.head = req != nil && req.Method == "HEAD" || errors.As(err, &refusedHEAD)
 	if err != nil {
 		return c.refuse(ex, err)
 	}
@@ -328,7 +331,7 @@ func (c *conn) refusal(req *Request, se statusError) *Response {
 // timeout; it reports whether the answer was written.
 func (c *conn) respond(ex *exchange) bool {
 	ex.keep = c.persists(ex)
-	withBody := ex.req == nil || ex.req.Method != "HEAD"
+	withBody := !ex.head
 	c.rwc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
 	err := writeResponse(c.rwc, ex.resp, withBody, connectionField(ex.req, ex.keep))
 	c.served++

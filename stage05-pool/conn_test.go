@@ -128,11 +128,31 @@ func TestExpectContinue(t *testing.T) {
 	}
 }
 
+// A response to HEAD has the head of the response to GET and no body, a
+// refusal included, even one of a head that could not be read (RFC 9110
+// §9.3.2).
 func TestHeadHasNoBody(t *testing.T) {
 	addr := startHTTP(t)
-	got := sendRaw(t, addr, reqBytes("HEAD / HTTP/1.1\nHost: x"))
-	if resp, _ := parseResponse(t, got, "HEAD"); resp.ContentLength <= 0 || !strings.HasSuffix(got, "\r\n\r\n") {
-		t.Errorf("HEAD answer %q; want a Content-Length and nothing after the head", got)
+	tests := []struct {
+		name, raw string
+		status    int
+	}{
+		{"answered", reqBytes("HEAD / HTTP/1.1\nHost: x"), 200},
+		{"two_hosts", reqBytes("HEAD / HTTP/1.1\nHost: x\nHost: x"), 400},
+		{"target_too_long", "HEAD /" + strings.Repeat("a", maxRequestLineBytes) + " HTTP/1.1\r\n\r\n", 414},
+		{"fields_too_large", reqBytes("HEAD / HTTP/1.1\nHost: x\nX: " + strings.Repeat("a", maxFieldBytes)), 431},
+		{"unknown_coding", reqBytes("HEAD / HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked"), 501},
+		{"version", reqBytes("HEAD / HTTP/2.0\nHost: x"), 505},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := sendRaw(t, addr, tt.raw)
+			// parseResponse fails the test if anything follows the head.
+			resp, _ := parseResponse(t, got, "HEAD")
+			if resp.StatusCode != tt.status || resp.ContentLength <= 0 || !strings.HasSuffix(got, "\r\n\r\n") {
+				t.Errorf("HEAD answer %q; want %d, a Content-Length and nothing after the head", got, tt.status)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,9 +19,12 @@ const (
 )
 
 // Response is what a handler returns. The fields the writer owns
-// (Content-Length, Date, Server, Connection) are not in it: the writer
-// adds them, so no handler can get them wrong. A 304 has no body and no
-// Content-Length (RFC 9110 §15.4.5, §8.6).
+// (Content-Length, Transfer-Encoding, Date, Server, Connection) are not in
+// it: the writer adds them, and drops any that a handler puts in Headers,
+// so no handler can get them wrong. Two Content-Lengths, or one beside a
+// Transfer-Encoding, would make the response's end a guess for the client
+// (RFC 9112 §6.3). A 304 has no body and no Content-Length (RFC 9110
+// §15.4.5, §8.6).
 type Response struct {
 	Status      int
 	ContentType string  // with a body; "application/octet-stream" if empty
@@ -105,7 +109,9 @@ func (r *Response) appendTo(b []byte, now time.Time, withBody bool, connection s
 		b = appendField(b, "Content-Type", contentType)
 	}
 	for _, f := range r.Headers {
-		b = appendField(b, f.Name, f.Value)
+		if !writerOwns(f.Name) {
+			b = appendField(b, f.Name, f.Value)
+		}
 	}
 	if r.Status != 304 {
 		b = append(b, "Content-Length: "...)
@@ -123,6 +129,17 @@ func (r *Response) appendTo(b []byte, now time.Time, withBody bool, connection s
 		b = append(b, r.Body...)
 	}
 	return b
+}
+
+// writerOwns reports whether the field name is one that appendTo writes
+// itself, from what it knows of the response and the connection.
+func writerOwns(name string) bool {
+	for _, owned := range []string{"Content-Length", "Transfer-Encoding", "Date", "Server", "Connection"} {
+		if strings.EqualFold(name, owned) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendField(b []byte, name, value string) []byte {

@@ -70,7 +70,8 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 
 // readRequestHead reads the request line and the header fields, and checks
 // that the body's length can be known (body.go), but does not read the
-// body. It returns errNoRequest if br ends before a first byte.
+// body. It returns errNoRequest if br ends before a first byte, and a
+// headRequestError if a HEAD request's head is refused.
 func readRequestHead(br *bufio.Reader) (*Request, error) {
 	first, err := br.Peek(1)
 	if err != nil {
@@ -84,8 +85,35 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	}
 	head, err := readHead(br, make([]byte, 0, 1024))
 	if err != nil {
-		return nil, err
+		return nil, refusedHead(head, err)
 	}
+	req, err := parseHead(head)
+	if err != nil {
+		return nil, refusedHead(head, err)
+	}
+	return req, nil
+}
+
+// headRequestError is the refusal of a HEAD request whose head could not
+// be read. A response to HEAD has no body, a refusal included (RFC 9110
+// §9.3.2), so the connection must know the method of a request it could
+// not read.
+type headRequestError struct{ error }
+
+func (e headRequestError) Unwrap() error { return e.error }
+
+// refusedHead is err, met in reading head, marked as a headRequestError
+// when head is a HEAD request's, as far as it was read.
+func refusedHead(head []byte, err error) error {
+	if bytes.HasPrefix(head, []byte("HEAD ")) {
+		return headRequestError{err}
+	}
+	return err
+}
+
+// parseHead parses head, the request line and the field lines that
+// readHead read, into a Request.
+func parseHead(head []byte) (*Request, error) {
 	// Lowering the field names in place, before the one conversion to
 	// string below, lets every string of the Request share that one copy.
 	lowerFieldNames(head)
