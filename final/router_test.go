@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +200,32 @@ func TestRefusalsQuoteCapped(t *testing.T) {
 	}
 	if body := string(dispatch(rt, get("GET", "/a\x00b")).Body); !strings.Contains(body, `"/a\x00b"`) {
 		t.Errorf("404 body = %q; want the path quoted, \"/a\\x00b\"", body)
+	}
+}
+
+// A large body sent to a path that refuses it before reading a byte of it
+// (404, 405), or that refuses it by its declared size (413), gets that
+// answer, every time, not a reset.
+func TestRefusalsReachAClientStillSending(t *testing.T) {
+	base := startApp(t)
+	client := newClient(t)
+	body := bytes.Repeat([]byte("x"), 2<<20)
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/nope", 404}, {"/api/hello", 405}, {"/api/echo", 413}} {
+		t.Run(strconv.Itoa(tt.want), func(t *testing.T) {
+			for i := range 40 {
+				resp, err := client.Post(base+tt.path, "application/octet-stream", bytes.NewReader(body))
+				if err != nil {
+					t.Fatalf("try %d: %v; want %d", i, err, tt.want)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != tt.want {
+					t.Fatalf("try %d: status %d; want %d", i, resp.StatusCode, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -308,5 +309,26 @@ func TestWhatEndsAConnection(t *testing.T) {
 				t.Errorf("the next request on the connection = %d %q; want it answered", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// A client that sends a large body the server refuses without reading it
+// gets the refusal, every time, not a reset: after the answer the server
+// reads and drops what still comes, for lingerTimeout, however many bytes
+// that is. Go's client writes the whole body before it reads, as many do.
+func TestRefusalReachesAClientStillSending(t *testing.T) {
+	addr := startHTTP(t)
+	client := newClient(t)
+	body := bytes.Repeat([]byte("x"), 2<<20)
+	for i := range 40 {
+		resp, err := client.Post("http://"+addr+"/upload", "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("try %d: %v; want the 413", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("try %d: status %d; want 413", i, resp.StatusCode)
+		}
 	}
 }
