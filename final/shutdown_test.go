@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -409,6 +411,93 @@ func TestShutdownWithIdleKeptConnections(t *testing.T) {
 		t.Errorf("exit line %q; want closed_without_request=0", line)
 	}
 	if code := p.exitCode(t, drainTimeout); code != 0 {
+		t.Errorf("exit code %d; want 0", code)
+	}
+}
+
+// keptLoad is what happened to clients that send request after request on
+// kept connections through a shutdown.
+type keptLoad struct {
+	answered atomic.Int64 // a whole 200
+	refused  atomic.Int64 // a reconnect refused at connect: the listener had closed
+	lost     atomic.Int64 // a request written and not answered, or a reset
+}
+
+// client sends requests back to back on a kept connection, reconnecting
+// when an answer ends it, until stop closes or a reconnect is refused.
+func (l *keptLoad) client(addr string, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		conn, err := net.DialTimeout("tcp", addr, ioTimeout)
+		if err != nil {
+			l.refused.Add(1)
+			return
+		}
+		l.converse(conn, stop)
+	}
+}
+
+// converse sends requests on conn, one at a time, until an answer says
+// Connection: close, and counts what happened.
+func (l *keptLoad) converse(conn net.Conn, stop <-chan struct{}) {
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		conn.SetDeadline(time.Now().Add(ioTimeout))
+		if _, err := io.WriteString(conn, "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			l.lost.Add(1)
+			return
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			l.lost.Add(1)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			l.lost.Add(1)
+			return
+		}
+		l.answered.Add(1)
+		if resp.Close {
+			return
+		}
+	}
+}
+
+// SIGTERM while 32 clients send request after request on kept connections:
+// every request sent on a connection the server accepted is answered, the
+// last on each with Connection: close; a client that then reconnects is
+// refused at connect, which it may safely retry, and never reset, because
+// the listener closes before any kept client is told to go.
+func TestShutdownUnderKeptLoad(t *testing.T) {
+	p := startBinary(t)
+	var load keptLoad
+	stop := make(chan struct{})
+	var clients sync.WaitGroup
+	for range 32 {
+		clients.Go(func() { load.client(p.addr, stop) })
+	}
+	eventually(t, "the clients warm", func() bool { return load.answered.Load() >= 2000 })
+	p.signal(t, syscall.SIGTERM)
+	code := p.exitCode(t, drainTimeout+ioTimeout)
+	close(stop)
+	clients.Wait()
+	t.Logf("answered %d, refused at connect %d, lost %d", load.answered.Load(), load.refused.Load(), load.lost.Load())
+	if n := load.lost.Load(); n != 0 {
+		t.Errorf("%d requests were sent and not answered, or reset; want none", n)
+	}
+	if code != 0 {
 		t.Errorf("exit code %d; want 0", code)
 	}
 }
