@@ -193,7 +193,7 @@ func TestMetricsShowConnections(t *testing.T) {
 	}
 	// k's requests after its first: /api/hello and /nope count; /health and
 	// /metrics, like the first, do not.
-	want := connStats{Accepted: 2, Open: 2, Idle: 1, Reused: 2}
+	want := connStats{Accepted: 2, Open: 2, Idle: 1, Reused: 2, BodyBudget: defaultBodyBudget}
 	if got.Conns != want || got.Total != 4 {
 		t.Errorf("connections = %+v, requests_total %d; want %+v, 4", got.Conns, got.Total, want)
 	}

@@ -100,12 +100,24 @@ const (
 	// connection costs a goroutine and a 4 KiB read buffer, about 10 KiB in
 	// all: 1000 is about 10 MiB, well inside a small container. Arbitrary.
 	defaultMaxConns = 1000
+
+	// defaultBodyBudget bounds the bytes of request bodies held in memory
+	// at once, by every connection together: a body is read whole before
+	// a worker is taken, so without it each of defaultMaxConns connections
+	// could hold a body of maxBodyBytes, about 1 GiB in all. A body that does
+	// not fit gets 503 with Retry-After before it is read, or, chunked,
+	// when a chunk does not fit, and its connection ends. 64 MiB is 64
+	// bodies of the largest size, six for each of the default workers, and
+	// keeps the server's memory under 256 MiB when 900 clients each send
+	// 1 MB at once (the stage's README has the measurement).
+	defaultBodyBudget = 64 << 20
 )
 
 // The refusals of a server that has no room: 503, with Retry-After.
 var (
 	errTooManyConns error = statusError{503, "too many connections"}
 	errQueueFull    error = statusError{503, "every worker is busy and the queue is full"}
+	errBodyBudget   error = statusError{503, "too many request bodies in memory at once"}
 )
 
 // settings are a server's limits, and whether its connections persist. A
@@ -115,6 +127,7 @@ type settings struct {
 	writeTimeout  time.Duration // defaultWriteTimeout
 	idleTimeout   time.Duration // defaultIdleTimeout
 	maxConns      int           // defaultMaxConns
+	bodyBudget    int64         // defaultBodyBudget
 	noKeepAlive   bool          // true: one request per connection, as the seed answered (-keepalive=false)
 }
 
@@ -129,6 +142,7 @@ type server struct {
 	writeTimeout  time.Duration
 	idleTimeout   time.Duration
 	maxConns      int
+	bodies        budget // the bytes of request bodies held in memory
 	keepAlive     bool
 	accepted      atomic.Int64              // connections accepted, for /metrics
 	rejected      atomic.Int64              // 503s since reportRejections last reported
@@ -153,6 +167,7 @@ func newServer(rt *router, p *pool, m *metrics, set settings) *server {
 		writeTimeout:  cmp.Or(set.writeTimeout, defaultWriteTimeout),
 		idleTimeout:   cmp.Or(set.idleTimeout, defaultIdleTimeout),
 		maxConns:      cmp.Or(set.maxConns, defaultMaxConns),
+		bodies:        budget{limit: cmp.Or(set.bodyBudget, defaultBodyBudget)},
 		keepAlive:     !set.noKeepAlive,
 		conns:         make(map[*conn]struct{}),
 	}
@@ -171,7 +186,8 @@ func (s *server) serveConn(rwc net.Conn) {
 		c.closeWriteAndDrain()
 		return
 	}
-	defer s.release(c) // after serve has ended it: a connection counts until its drain ends
+	defer s.release(c)    // after serve has ended it: a connection counts until its drain ends
+	defer c.releaseBody() // what a connection that broke mid-request still holds
 	c.serve()
 	if c.served == 0 {
 		s.silent.Add(1)
@@ -217,7 +233,8 @@ func (s *server) openConns() int {
 }
 
 // connStats is what /metrics shows of the server's connections: how many
-// it has accepted, how many are open now, and how many of those wait idle.
+// it has accepted, how many are open now, how many of those wait idle, and
+// the bytes of request bodies they hold, against the budget.
 func (s *server) connStats() connStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,7 +244,8 @@ func (s *server) connStats() connStats {
 			idle++
 		}
 	}
-	return connStats{Accepted: s.accepted.Load(), Open: len(s.conns), Idle: idle}
+	return connStats{Accepted: s.accepted.Load(), Open: len(s.conns), Idle: idle,
+		BodyBytes: s.bodies.used.Load(), BodyBudget: s.bodies.limit}
 }
 
 // release gives back the place of a connection that admit took.
@@ -265,4 +283,26 @@ func (s *server) logRejections(interval time.Duration) {
 		slog.Warn("overloaded: answered 503 Service Unavailable", "count", n, "interval", interval,
 			"hint", "/metrics shows the pool; raise -workers, -queue or -max-conns if the machine has room")
 	}
+}
+
+// budget is a number of bytes that many goroutines draw on and give back,
+// within a limit.
+type budget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take draws n bytes and reports true, or reports false, drawing nothing,
+// when they do not fit.
+func (b *budget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give returns n bytes that take drew.
+func (b *budget) give(n int64) {
+	b.used.Add(-n)
 }

@@ -5,9 +5,11 @@ package main
 // connections than the cap, or keep one connection for ever.
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -292,4 +294,70 @@ func TestCapClosesLongestIdle(t *testing.T) {
 	if resp, _ := getPath(t, addr, "/api/hello"); resp.StatusCode != 503 {
 		t.Errorf("a newcomer with no idle connection to close = %d; want 503", resp.StatusCode)
 	}
+}
+
+// With a budget for two bodies in memory and the handler holding every
+// body it gets, many clients that each send a body at once get 200 or 503
+// with Retry-After, never a reset or a lost answer; a chunked body is
+// refused when a chunk does not fit; and once every answer is written, the
+// budget is whole again.
+func TestBodyBudget(t *testing.T) {
+	const bodySize = 100 << 10
+	started, release := make(chan struct{}, 50), make(chan struct{})
+	srv := newAppServer(2, 50, settings{bodyBudget: 2 * bodySize, clientTimeout: time.Minute})
+	srv.router.handle("POST", "/hold", func(req *Request) *Response {
+		started <- struct{}{}
+		<-release
+		return textResponse(200, strconv.Itoa(len(req.Body))+" bytes\n")
+	})
+	addr := startServing(t, srv)
+	body := strings.Repeat("x", bodySize)
+	statuses := make(chan string, 20)
+	for i := range 20 {
+		go func() {
+			raw := reqBytes("POST /hold HTTP/1.1\nHost: x\nContent-Length: "+strconv.Itoa(bodySize)) + body
+			if i%2 == 1 { // chunked, in two chunks
+				half := strconv.FormatInt(bodySize/2, 16)
+				raw = reqBytes("POST /hold HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") +
+					half + "\r\n" + body[:bodySize/2] + "\r\n" + half + "\r\n" + body[bodySize/2:] + "\r\n0\r\n\r\n"
+			}
+			statuses <- answerTo(addr, raw)
+		}()
+	}
+	<-started
+	<-started // two bodies held: the budget is spent
+	counts := map[string]int{}
+	for range 18 {
+		counts[<-statuses]++
+	}
+	close(release)
+	for range 2 {
+		counts[<-statuses]++
+	}
+	if counts["200"] != 2 || counts["503"] != 18 {
+		t.Errorf("answers %v; want 2 × 200 and 18 × 503 with Retry-After, nothing else", counts)
+	}
+	eventually(t, "the budget whole again", func() bool { return srv.bodies.used.Load() == 0 })
+}
+
+// answerTo sends raw on a fresh connection and returns the status of the
+// answer, "503" only with its Retry-After, or what went wrong instead. It
+// reports to no test, so any goroutine may call it.
+func answerTo(addr, raw string) string {
+	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(ioTimeout))
+	go io.WriteString(conn, raw) // the answer may come before the body is all sent
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 503 && resp.Header.Get("Retry-After") != "1" {
+		return "503 without Retry-After"
+	}
+	return strconv.Itoa(resp.StatusCode)
 }

@@ -35,13 +35,16 @@ type metrics struct {
 // connStats is what /metrics shows of the connections, which persist: how
 // many the server has taken, how many are open now, how many of those wait
 // idle for a next request, and how many requests came on a connection that
-// had answered one before, each a TCP handshake saved. The last is counted
-// as requests_total is, without the server's own paths.
+// had answered one before, each a TCP handshake saved (counted as
+// requests_total is, without the server's own paths); and the bytes of
+// request bodies they hold in memory, against the budget for them.
 type connStats struct {
-	Accepted int64 `json:"accepted"`
-	Open     int   `json:"open"`
-	Idle     int   `json:"idle"`
-	Reused   int64 `json:"requests_on_reused"`
+	Accepted   int64 `json:"accepted"`
+	Open       int   `json:"open"`
+	Idle       int   `json:"idle"`
+	Reused     int64 `json:"requests_on_reused"`
+	BodyBytes  int64 `json:"body_bytes_held"`
+	BodyBudget int64 `json:"body_budget_bytes"`
 }
 
 func newMetrics() *metrics {

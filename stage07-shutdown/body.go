@@ -119,26 +119,34 @@ func (r *Request) expectsContinue() (bool, error) {
 
 // readBody reads the body the head announced: Content-Length bytes, or
 // chunks. A declared length over the limit is refused before a byte of it
-// is read. invite, if not nil, is called once the head has shown that the
-// body may come, just before its first byte is read: a server sends a
-// client that waits for it its 100 Continue there. The body grows as its
-// bytes arrive, so a client must send them to make the server hold them.
-func (r *Request) readBody(br *bufio.Reader, invite func() error) error {
+// is read. reserve, if not nil, is called before bytes of the body are
+// held in memory, with how many: a declared length at once, before the
+// body is invited, and a chunk's size as its line arrives; an error from it
+// ends the read. invite, if not nil, is called once the head has shown that
+// the body may come, just before its first byte is read: a server sends a
+// client that waits for it its 100 Continue there.
+func (r *Request) readBody(br *bufio.Reader, invite func() error, reserve func(n int64) error) error {
 	switch {
 	case r.contentLength > maxBodyBytes:
 		return errBodyTooLarge
 	case !r.hasBody():
 		return nil
 	}
+	var body bytes.Buffer
+	if !r.chunked && reserve != nil {
+		if err := reserve(r.contentLength); err != nil {
+			return err
+		}
+		body.Grow(int(r.contentLength)) // counted: one allocation, not a buffer doubling as bytes come
+	}
 	if invite != nil {
 		if err := invite(); err != nil {
 			return err
 		}
 	}
-	var body bytes.Buffer
 	var err error
 	if r.chunked {
-		err = readChunked(br, &body)
+		err = readChunked(br, &body, reserve)
 	} else {
 		_, err = io.CopyN(&body, br, r.contentLength)
 	}
@@ -149,7 +157,8 @@ func (r *Request) readBody(br *bufio.Reader, invite func() error) error {
 	return err
 }
 
-// readChunked decodes a chunked body (RFC 9112 §7.1) into body:
+// readChunked decodes a chunked body (RFC 9112 §7.1) into body, calling
+// reserve, if not nil, with each chunk's size before its data is read:
 //
 //	5;name=value\r\n   chunk size in hex; extensions checked, then ignored
 //	hello\r\n          chunk data, then its line ending
@@ -161,7 +170,7 @@ func (r *Request) readBody(br *bufio.Reader, invite func() error) error {
 // bare LF (RFC 9112 §2.2), but the body's framing is where a request is
 // smuggled past a reader that splits it differently, so it is read to the
 // letter of the grammar.
-func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
+func readChunked(br *bufio.Reader, body *bytes.Buffer, reserve func(n int64) error) error {
 	line := make([]byte, 0, 32)
 	for wire := 0; ; {
 		var err error
@@ -189,6 +198,11 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 		}
 		if uint64(body.Len())+size > maxBodyBytes {
 			return errBodyTooLarge
+		}
+		if reserve != nil {
+			if err := reserve(int64(size)); err != nil {
+				return err
+			}
 		}
 		if _, err := io.CopyN(body, br, int64(size)); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -149,7 +150,7 @@ func TestReadBodyInvites(t *testing.T) {
 				}
 				invited = true
 				return nil
-			})
+			}, nil)
 			if invited != tt.invited || statusOf(err) != tt.status {
 				t.Errorf("invited %v, status %d (%v); want %v, %d", invited, statusOf(err), err, tt.invited, tt.status)
 			}
@@ -160,8 +161,56 @@ func TestReadBodyInvites(t *testing.T) {
 		br := bufio.NewReader(strings.NewReader(raw))
 		req, _ := readRequestHead(br)
 		broken := errors.New("write failed")
-		if err := req.readBody(br, func() error { return broken }); !errors.Is(err, broken) || req.Body != nil {
+		if err := req.readBody(br, func() error { return broken }, nil); !errors.Is(err, broken) || req.Body != nil {
 			t.Errorf("readBody = %v, body %q; want %v and no body", err, req.Body, broken)
+		}
+	})
+}
+
+// reserve is told of the body's bytes before they are held: a declared
+// length at once, before the body is invited, so that a body refused for
+// want of room is never asked for; a chunked body chunk by chunk, as each
+// size arrives. Its error ends the read, and no body is kept.
+func TestReadBodyReserves(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		want      []int64 // what reserve is asked for, in order
+		invited   bool    // whether invite came before the first reserve
+	}{
+		{"declared", reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello", []int64{5}, false},
+		{"chunked", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", []int64{3, 2}, true},
+		{"no_body", reqBytes("GET / HTTP/1.1\nHost: x"), nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			br := bufio.NewReader(strings.NewReader(tt.raw))
+			req, err := readRequestHead(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked []int64
+			invited, invitedFirst := false, false
+			err = req.readBody(br, func() error { invited = true; return nil }, func(n int64) error {
+				if len(asked) == 0 {
+					invitedFirst = invited
+				}
+				asked = append(asked, n)
+				return nil
+			})
+			if err != nil || !slices.Equal(asked, tt.want) || invitedFirst != tt.invited {
+				t.Errorf("readBody = %v, reserved %v, invited first %v; want nil, %v, %v", err, asked, invitedFirst, tt.want, tt.invited)
+			}
+		})
+	}
+	t.Run("refusal_ends_the_read_uninvited", func(t *testing.T) {
+		raw := reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello"
+		br := bufio.NewReader(strings.NewReader(raw))
+		req, _ := readRequestHead(br)
+		full := errors.New("no room")
+		invited := false
+		err := req.readBody(br, func() error { invited = true; return nil }, func(int64) error { return full })
+		if !errors.Is(err, full) || invited || req.Body != nil {
+			t.Errorf("readBody = %v, invited %v, body %q; want %v, not invited, no body", err, invited, req.Body, full)
 		}
 	})
 }

@@ -42,6 +42,7 @@ type conn struct {
 	rwc    net.Conn      // the connection itself
 	br     *bufio.Reader // reads rwc; it may hold the start of the next request
 	served int           // answers written on the connection
+	held   int64         // bytes of the body being read or answered, drawn from the server's budget
 
 	// The connection's own goroutine moves it from state to state; the cap
 	// (server.go) reads the state from another, and may evict an idle
@@ -273,10 +274,12 @@ func (c *conn) readRequest() (*Request, Handler, error) {
 	return req, h, nil
 }
 
-// readBody reads req's body. A client that waits for "100 Continue" before
+// readBody reads req's body, its bytes drawn from the server's budget for
+// bodies in memory (reserve). A client that waits for "100 Continue" before
 // it sends the body gets one once the head has shown that the body may
-// come (RFC 9110 §10.1.1); a body refused by its declared size is refused
-// at once instead, and the client need never send it.
+// come (RFC 9110 §10.1.1); a body refused by its declared size, or for
+// want of room in the budget, is refused at once instead, and the client
+// need never send it.
 func (c *conn) readBody(req *Request) error {
 	wait, err := req.expectsContinue()
 	if err != nil {
@@ -286,7 +289,24 @@ func (c *conn) readBody(req *Request) error {
 	if wait {
 		invite = c.writeContinue
 	}
-	return req.readBody(c.br, invite)
+	return req.readBody(c.br, invite, c.reserve)
+}
+
+// reserve draws n bytes for the body being read from the server's budget,
+// or refuses with errBodyBudget when they do not fit. They go back once
+// the answer is written (releaseBody).
+func (c *conn) reserve(n int64) error {
+	if !c.srv.bodies.take(n) {
+		return errBodyBudget
+	}
+	c.held += n
+	return nil
+}
+
+// releaseBody gives the bytes the connection has drawn back to the budget.
+func (c *conn) releaseBody() {
+	c.srv.bodies.give(c.held)
+	c.held = 0
 }
 
 // writeContinue sends the interim 100 Continue, within the write timeout.
@@ -374,6 +394,7 @@ func (c *conn) respond(ex *exchange) bool {
 	c.rwc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
 	err := writeResponse(c.rwc, ex.resp, withBody, connectionField(ex.req, ex.keep))
 	c.served++
+	c.releaseBody()
 	c.logAnswer(ex, withBody)
 	if err != nil {
 		slog.Info("writing response failed", "remote", c.rwc.RemoteAddr(), "err", err)

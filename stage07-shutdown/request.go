@@ -62,7 +62,7 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := req.readBody(br, nil); err != nil {
+	if err := req.readBody(br, nil, nil); err != nil {
 		return nil, err
 	}
 	return req, nil
