@@ -142,8 +142,8 @@ type server struct {
 	writeTimeout  time.Duration
 	idleTimeout   time.Duration
 	maxConns      int
-	bodies        budget // the bytes of request bodies held in memory
 	keepAlive     bool
+	bodies        budget                    // the bytes of request bodies held in memory
 	accepted      atomic.Int64              // connections accepted, for /metrics
 	rejected      atomic.Int64              // 503s since reportRejections last reported
 	drainBegan    atomic.Pointer[time.Time] // when a shutdown began to drain the connections; nil before
