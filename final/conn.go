@@ -163,10 +163,12 @@ func (c *conn) awaitRequest() bool {
 		_, err := c.br.Peek(1)
 		return err == nil && c.setState(stateActive)
 	}
-	if c.br.Buffered() == 0 { // else a pipelined request is here already
-		c.setState(stateIdle)
-	}
+	idle := false
 	for {
+		if !idle && c.br.Buffered() == 0 { // else a pipelined request, or empty lines, are here already
+			c.setState(stateIdle)
+			idle = true
+		}
 		b, err := c.br.Peek(1)
 		if err != nil {
 			return false

@@ -361,3 +361,14 @@ func answerTo(addr, raw string) string {
 	}
 	return strconv.Itoa(resp.StatusCode)
 }
+
+// Empty lines sent with a request, after its end, leave the connection
+// idle once it is answered, as if they had come apart: under the idle
+// timeout, not the request's, and open to the cap's eviction.
+func TestEmptyLinesLeaveAConnectionIdle(t *testing.T) {
+	srv := newAppServer(2, 10, settings{clientTimeout: time.Minute})
+	k := dialKept(t, startServing(t, srv))
+	k.send(reqBytes("GET / HTTP/1.1\nHost: x") + "\r\n\r\n")
+	k.next("GET")
+	eventually(t, "the connection idle", func() bool { return idleConns(srv) == 1 })
+}

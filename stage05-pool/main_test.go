@@ -137,7 +137,8 @@ func TestPanicKeepsServing(t *testing.T) {
 // framed the body; GET on it is 405 with what it allows.
 func TestEcho(t *testing.T) {
 	base := startApp(t)
-	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	client := newClient(t)
+	client.Transport.(*http.Transport).ExpectContinueTimeout = time.Minute
 	unsized := func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }
 	tests := []struct {
 		name   string
