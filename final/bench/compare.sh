@@ -43,7 +43,7 @@ missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 [[ -n $nginx ]] || missing+=(nginx)
 if ((${#missing[@]} > 0)); then
-	die "${missing[*]} not found: install them with: apt-get install wrk nginx"
+	die "${missing[*]} not found; the comparison needs wrk and nginx: install them with: apt-get install wrk nginx"
 fi
 command -v go >/dev/null || die "go not found: install Go 1.25 or newer"
 [[ -r /proc/self/stat ]] || die "no /proc: the CPU time of each server is read from /proc/PID/stat (Linux)"
