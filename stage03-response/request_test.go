@@ -255,7 +255,7 @@ var requestRules = []struct {
 	{"chunked", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n", 200},
 	{"chunked_mixed_case", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: Chunked") + "0\r\n\r\n", 200},
 	{"chunked_extensions_and_trailers", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5;a=b\r\nhello\r\n6 ; c\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n", 200},
-	{"chunked_bare_lf", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5\nhello\n0\n\n", 200},
+	{"chunked_bare_lf", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked") + "5\nhello\n0\n\n", 400},
 	{"transfer_encoding_and_content_length", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nContent-Length: 5") + "0\r\n\r\n", 400},
 	{"transfer_encoding_http_1_0", reqBytes("POST / HTTP/1.0\nTransfer-Encoding: chunked") + "0\r\n\r\n", 400},
 	{"chunked_twice", reqBytes("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, chunked") + "0\r\n\r\n", 400},

@@ -151,27 +151,38 @@ func (r *Request) readBody(br *bufio.Reader, invite func() error) error {
 
 // readChunked decodes a chunked body (RFC 9112 §7.1) into body:
 //
-//	5;name=value\r\n   chunk size in hex; extensions are ignored
+//	5;name=value\r\n   chunk size in hex; extensions checked, then ignored
 //	hello\r\n          chunk data, then its line ending
 //	0\r\n              the last chunk
 //	Trailer: x\r\n     trailer fields, read and dropped
 //	\r\n
+//
+// Every line of it must end in CRLF: the head may end its lines with a
+// bare LF (RFC 9112 §2.2), but the body's framing is where a request is
+// smuggled past a reader that splits it differently, so it is read to the
+// letter of the grammar.
 func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 	line := make([]byte, 0, 32)
 	for wire := 0; ; {
 		var err error
 		var n int
-		if line, n, err = readLine(br, line[:0], maxChunkLineBytes, errBadChunk); err != nil {
+		if line, n, err = readCRLFLine(br, line, maxChunkLineBytes, errBadChunk); err != nil {
 			return err
 		}
 		if wire += n; wire > maxChunkedBytes {
 			return errBodyTooLarge
 		}
-		digits, _, _ := strings.Cut(string(line), ";")
-		digits = strings.TrimRight(digits, " \t")
-		size, err := strconv.ParseUint(digits, 16, 63)
-		if err != nil || !every(digits, isHex) {
+		// chunk-size = 1*HEXDIG, then the extensions, if any (§7.1).
+		end := 0
+		for end < len(line) && isHex(line[end]) {
+			end++
+		}
+		size, err := strconv.ParseUint(string(line[:end]), 16, 63)
+		if err != nil {
 			return badRequest("invalid chunk size", string(line))
+		}
+		if !validChunkExt(string(line[end:])) {
+			return badRequest("invalid chunk extension", string(line))
 		}
 		if size == 0 {
 			return readTrailers(br)
@@ -182,8 +193,8 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 		if _, err := io.CopyN(body, br, int64(size)); err != nil {
 			return err
 		}
-		// The data must end where its size said: a line ending, nothing else.
-		if line, n, err = readLine(br, line[:0], len("\r\n"), errBadChunk); err != nil {
+		// The data must end where its size said: a CRLF, nothing else.
+		if line, n, err = readCRLFLine(br, line, len("\r\n"), errBadChunk); err != nil {
 			return err
 		}
 		wire += int(size) + n
@@ -193,12 +204,100 @@ func readChunked(br *bufio.Reader, body *bytes.Buffer) error {
 	}
 }
 
+// readCRLFLine is readLine for the lines of a chunked body: it reads into
+// buf from its start, and refuses a line that ends in a bare LF.
+func readCRLFLine(br *bufio.Reader, buf []byte, limit int, tooLong error) ([]byte, int, error) {
+	line, n, err := readLine(br, buf[:0], limit, tooLong)
+	if err == nil && n != len(line)+len("\r\n") {
+		return line, n, badRequest("chunked body line not ended by CRLF", string(line))
+	}
+	return line, n, err
+}
+
+// validChunkExt reports whether ext, what follows the size on a chunk-size
+// line, is a list of well-formed chunk extensions (RFC 9112 §7.1.1), or
+// nothing:
+//
+//	chunk-ext      = *( BWS ";" BWS chunk-ext-name
+//	                    [ BWS "=" BWS chunk-ext-val ] )
+//	chunk-ext-name = token
+//	chunk-ext-val  = token / quoted-string
+//	BWS            = *( SP / HTAB )
+//
+// This server knows no extension and ignores every one, but it checks them:
+// a reader that skipped to the line's end and one that parsed could
+// disagree on where the line, and so the chunk, ends.
+func validChunkExt(ext string) bool {
+	for ext != "" {
+		ext = trimBWS(ext)
+		if ext == "" || ext[0] != ';' {
+			return false // whitespace at the end, or no ";" before a name
+		}
+		ext = trimBWS(ext[1:])
+		n := tokenLen(ext) // chunk-ext-name
+		if n == 0 {
+			return false
+		}
+		ext = ext[n:]
+		if rest := trimBWS(ext); rest != "" && rest[0] == '=' {
+			rest = trimBWS(rest[1:])
+			if n = tokenLen(rest); n == 0 {
+				n = quotedLen(rest)
+			}
+			if n == 0 {
+				return false // "=" without a value
+			}
+			ext = rest[n:]
+		}
+	}
+	return true
+}
+
+// trimBWS cuts the optional whitespace, BWS, off the front of s (RFC 9110
+// §5.6.3).
+func trimBWS(s string) string { return strings.TrimLeft(s, " \t") }
+
+// tokenLen returns the length of the token at the front of s (RFC 9110
+// §5.6.2), 0 if none is there.
+func tokenLen(s string) int {
+	for i := range len(s) {
+		if !isToken(s[i : i+1]) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// quotedLen returns the length of the quoted-string at the front of s, its
+// quotes included, 0 if none is there (RFC 9110 §5.6.4):
+//
+//	quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+//	qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+//	quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+func quotedLen(s string) int {
+	if s == "" || s[0] != '"' {
+		return 0
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '\t' || s[i+1] >= ' ' && s[i+1] != 0x7f):
+			i++ // the quoted-pair's second byte
+		case c != '\t' && (c < ' ' || c == 0x7f || c == '\\'):
+			return 0
+		}
+	}
+	return 0 // no closing quote
+}
+
 // readTrailers reads the trailer fields after the last chunk, up to the
-// empty line, and drops them: this server has no use for them (§7.1.2).
+// empty line, each line ended by CRLF, and drops them: this server has no
+// use for them (§7.1.2).
 func readTrailers(br *bufio.Reader) error {
 	used := 0
 	for {
-		line, n, err := readLine(br, nil, maxFieldBytes-used, errFieldsTooLarge)
+		line, n, err := readCRLFLine(br, nil, maxFieldBytes-used, errFieldsTooLarge)
 		if err != nil || len(line) == 0 {
 			return err
 		}

@@ -23,6 +23,66 @@ func TestBodies(t *testing.T) {
 	}
 }
 
+// The framing of a chunked body (RFC 9112 §7.1): its chunk-size lines, the
+// line ending after each chunk's data, its trailer lines and the empty line
+// that ends it. Framing is where a request is smuggled, so it is read to the
+// letter: what the grammar allows is decoded, anything else is 400.
+func TestChunkedFraming(t *testing.T) {
+	const head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	tests := []struct {
+		name, rule, chunks string
+		status             int
+		body               string // decoded, when the status is 200
+	}{
+		// chunk-ext, checked and then ignored.
+		{"no_extension", "RFC 9112 §7.1", "5\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"name_only", "RFC 9112 §7.1.1", "5;name\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"token_value", "RFC 9112 §7.1.1", "5;name=value\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"quoted_value", "RFC 9110 §5.6.4", "5;n=\"q v\"\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"quoted_pairs", "RFC 9110 §5.6.4", "5;n=\"a\\\"b\\\\c\"\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"empty_quoted_value", "RFC 9110 §5.6.4", "5;n=\"\"\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"bws_around_semicolon_and_equals", "RFC 9112 §7.1.1", "5 ; n = v\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"bws_of_tabs", "RFC 9110 §5.6.3", "5\t;\tn\t=\tv\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"several_extensions", "RFC 9112 §7.1.1", "5;a=1;b\r\nhello\r\n0\r\n\r\n", 200, "hello"},
+		{"extension_on_last_chunk", "RFC 9112 §7.1", "5\r\nhello\r\n0;end=\"yes\"\r\n\r\n", 200, "hello"},
+		{"bare_semicolon", "RFC 9112 §7.1.1", "5;\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"semicolon_then_bws_only", "RFC 9112 §7.1.1", "5; \r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"empty_extension_between_two", "RFC 9112 §7.1.1", "5;a;;b\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"name_not_a_token", "RFC 9110 §5.6.2", "5;bad[=x\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"nul_in_extension", "RFC 9110 §5.6.2", "5;\x00ext\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"equals_without_value", "RFC 9112 §7.1.1", "5;n=\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"value_not_a_token", "RFC 9112 §7.1.1", "5;n=a b\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"unterminated_quoted_value", "RFC 9110 §5.6.4", "5;n=\"abc\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"control_byte_in_quoted_value", "RFC 9110 §5.6.4", "5;n=\"a\x01b\"\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"two_names_without_semicolon", "RFC 9112 §7.1.1", "5;a b\r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"trailing_whitespace_without_extension", "RFC 9112 §7.1", "5 \r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"trailing_whitespace_after_extension", "RFC 9112 §7.1.1", "5;a=1 \r\nhello\r\n0\r\n\r\n", 400, ""},
+		{"text_after_size", "RFC 9112 §7.1", "5x\r\nhello\r\n0\r\n\r\n", 400, ""},
+
+		// Line endings: CRLF, never a bare LF, although the head may end
+		// its lines with one (RFC 9112 §2.2): a reader that took "\n"
+		// alone in a body and one that did not would find different chunks.
+		{"bare_lf_after_chunk_size", "RFC 9112 §7.1", "5\nhello\r\n0\r\n\r\n", 400, ""},
+		{"bare_lf_after_chunk_data", "RFC 9112 §7.1", "5\r\nhello\n0\r\n\r\n", 400, ""},
+		{"bare_lf_after_last_chunk", "RFC 9112 §7.1", "5\r\nhello\r\n0\n\r\n", 400, ""},
+		{"bare_lf_after_trailer_field", "RFC 9112 §7.1.2", "5\r\nhello\r\n0\r\nX-T: 1\n\r\n", 400, ""},
+		{"bare_lf_as_final_empty_line", "RFC 9112 §7.1", "5\r\nhello\r\n0\r\n\n", 400, ""},
+		{"bare_lf_everywhere", "RFC 9112 §7.1", "5\nhello\n0\n\n", 400, ""},
+		{"crlf_everywhere_with_trailer", "RFC 9112 §7.1.2", "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 200, "hello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := parseRequest([]byte(head + tt.chunks))
+			if statusOf(err) != tt.status {
+				t.Fatalf("chunks %q: status %d (%v); want %d (%s)", tt.chunks, statusOf(err), err, tt.status, tt.rule)
+			}
+			if err == nil && string(req.Body) != tt.body {
+				t.Errorf("chunks %q: body %q; want %q (%s)", tt.chunks, req.Body, tt.body, tt.rule)
+			}
+		})
+	}
+}
+
 // What a head says about the body to come, before any of it is read.
 func TestBodySemantics(t *testing.T) {
 	tests := []struct {
