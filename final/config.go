@@ -226,6 +226,41 @@ func isHostName(v string) bool {
 	return !every(labels[len(labels)-1], isDigit)
 }
 
+// filesBesideConns counts the files the server holds open beside one per
+// connection: stdin, stdout and stderr, the listener, the runtime's poller
+// and its wakeup, the cgroup files it reads; about 8 on Linux with Go
+// 1.26, so 16 leaves room. Each worker may hold one more: a file of -www
+// that it is reading.
+const filesBesideConns = 16
+
+// warnings are what the server says at start, once its logger is set up,
+// about a configuration it accepts but that the machine may not honour.
+// openFiles is the most files the process may open (openFilesLimit), 0 if
+// not known. Each connection takes one, so a cap above the limit cannot be
+// reached: past the limit, accept fails and is retried (serve), and new
+// connections wait unaccepted. nginx warns alike: "worker_connections
+// exceed open file resource limit".
+func (c config) warnings(openFiles uint64) []string {
+	need := uint64(c.maxConns) + uint64(c.workers) + filesBesideConns
+	if openFiles == 0 || need <= openFiles {
+		return nil
+	}
+	other := c.workers + filesBesideConns
+	msg := fmt.Sprintf("-max-conns %d exceeds the open-files limit (ulimit -n) of %d, less %d for the workers and the runtime:"+
+		" past it, new connections wait unaccepted; raise ulimit -n to at least %d", c.maxConns, openFiles, other, need)
+	if room := int(openFiles) - other; room >= minMaxConns { // openFiles < need: no overflow
+		msg += fmt.Sprintf(", or lower -max-conns to %d", room)
+	}
+	return []string{msg}
+}
+
+// logWarnings logs each of c's warnings on this machine, at WARN.
+func (c config) logWarnings() {
+	for _, w := range c.warnings(openFilesLimit()) {
+		slog.Warn(w)
+	}
+}
+
 // serverSettings is the part of c that the server itself keeps to.
 func (c config) serverSettings() settings {
 	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, keepAlive: c.keepAlive}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -226,6 +227,60 @@ func TestRoundText(t *testing.T) {
 		if back, err := time.ParseDuration(roundText(tt.d)); back != tt.d || err != nil {
 			t.Errorf("ParseDuration(roundText(%v)) = %v, %v", tt.d, back, err)
 		}
+	}
+}
+
+// A cap on connections above the open-files limit is one WARN line, which
+// says what to do; the limit is given, not read from this machine.
+func TestConfigWarnings(t *testing.T) {
+	c := config{maxConns: 1000, workers: 10}
+	need := uint64(c.maxConns + c.workers + filesBesideConns)
+	tests := []struct {
+		name      string
+		openFiles uint64
+		want      string // the one warning; empty: none
+	}{
+		{"limit_unknown", 0, ""},
+		{"no_limit", math.MaxUint64, ""}, // RLIM_INFINITY
+		{"limit_just_enough", need, ""},
+		{"limit_one_short", need - 1, fmt.Sprintf("-max-conns 1000 exceeds the open-files limit (ulimit -n) of %d, less %d for the workers and the runtime:"+
+			" past it, new connections wait unaccepted; raise ulimit -n to at least %d, or lower -max-conns to %d",
+			need-1, 10+filesBesideConns, need, 1000-1)},
+		{"ulimit_256", 256, fmt.Sprintf("raise ulimit -n to at least %d, or lower -max-conns to %d", need, 256-10-filesBesideConns)},
+		{"limit_below_what_the_runtime_takes", 20, fmt.Sprintf("raise ulimit -n to at least %d", need)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.warnings(tt.openFiles)
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("warnings(%d) = %q; want none", tt.openFiles, got)
+			case tt.want != "" && (len(got) != 1 || !strings.HasSuffix(got[0], tt.want) || !strings.HasPrefix(got[0], "-max-conns 1000 ")):
+				t.Errorf("warnings(%d) = %q; want one, ending %q", tt.openFiles, got, tt.want)
+			}
+		})
+	}
+}
+
+// The binary started under a low open-files limit says so, once, before it
+// listens.
+func TestBinaryWarnsAboveTheOpenFilesLimit(t *testing.T) {
+	bin := binary(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh to lower the limit with")
+	}
+	// ulimit lowers the limit for the shell, and exec hands it to the server.
+	p := startProcess(t, exec.Command(sh, "-c", `ulimit -n 64 && exec "$0" -port 0 -host 127.0.0.1 -max-conns 100`, bin))
+	lines, _ := p.log.since(0)
+	var warns []string
+	for _, line := range lines {
+		if strings.Contains(line, "level=WARN") {
+			warns = append(warns, line)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "-max-conns 100 exceeds the open-files limit (ulimit -n) of 64") {
+		t.Errorf("WARN lines before listening: %q; want one about -max-conns 100 and the limit of 64", warns)
 	}
 }
 
