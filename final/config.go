@@ -43,25 +43,88 @@ type option struct {
 	read                  func(c *config, value string) error
 }
 
+// The bounds of the settings that are numbers or durations. A value outside
+// them is refused at start, with exit 2, because the server would accept it
+// and then fail: every request, every shutdown, or the machine. Each bound
+// is tested at its edges (TestConfigBounds), and its reason is beside it.
+const (
+	// Each worker is a goroutine, started at once whether busy or not:
+	// about 3 KiB each, so 10 000 hold some 30 MiB before the first
+	// request, and 100 000 over 250 MiB. A worker is busy only while a
+	// handler runs, microseconds here, or a slow client takes its
+	// response: past 10 000, ten times the default cap on connections,
+	// more would only wait.
+	minWorkers, maxWorkers = 1, 10_000
+
+	// Linux lets a process hold at most fs.nr_open descriptors, 1 048 576
+	// unless raised, one per connection; 1 000 000 connections also cost
+	// some 10 GiB (defaultMaxConns). The open-files limit the process
+	// really has is checked at start (warnings).
+	minMaxConns, maxMaxConns = 1, 1_000_000
+
+	// A queued request holds its connection, so the queue can never hold
+	// more than the most connections there may be. 0 is allowed: a
+	// request then waits only for a free worker.
+	minQueue, maxQueue = 0, maxMaxConns
+
+	// A request must cross the network within the client timeout, and a
+	// round trip across a continent or an ocean takes about 100 ms: less
+	// refuses clients merely for being far (1ns is a deadline that passes
+	// before the first read, and closes every connection unanswered). The
+	// tests use 300 ms. Up to 5 min, a stalled client may hold its
+	// connection: time for a body of maxBodyBytes at 3.5 KB/s, slower
+	// than any working link. Longer only helps a slowloris.
+	minClientTimeout, maxClientTimeout = 100 * time.Millisecond, 5 * time.Minute
+
+	// A client reuses a kept connection once it has read an answer, a
+	// round trip at the least, about 100 ms across a continent: shorter,
+	// and a connection is closed before its next request could come
+	// (-keepalive=false says that plainly). An hour, 48 times the default,
+	// is arbitrary: longer keeps, for clients most likely gone, a
+	// descriptor each and a place under -max-conns.
+	minIdleTimeout, maxIdleTimeout = 100 * time.Millisecond, time.Hour
+
+	// A shutdown gives a connection waiting for its first byte idleGrace
+	// to begin a request, and one the backlog still hands over up to
+	// backlogWait later the same; closing, it may linger for lingerTimeout
+	// (conn.go). That is 1.6 s, and a shorter drain exits 1 whenever a
+	// client holds a connection open (below backlogWait, every time): 2 s
+	// is that with room. The longest is twice the longest client timeout,
+	// room for a request begun just before the signal to arrive and be
+	// answered. A supervisor may kill sooner (by default docker stop after
+	// 10 s, Kubernetes after 30 s, systemd after 90 s): the drain should
+	// fit the one in use, as the default 8 s fits docker's.
+	minDrain, maxDrain = 2 * time.Second, 2 * maxClientTimeout
+)
+
 var options = []option{
 	{"host", "HOST", "0.0.0.0", "address to listen on; 0.0.0.0 is every interface",
 		readHost},
 	{"port", "PORT", "8080", "TCP port to listen on; 0 picks a free one",
 		func(c *config, v string) (err error) { c.port, err = readInt(v, 0, 65535); return }},
 	{"workers", "NUM_WORKERS", strconv.Itoa(defaultWorkers), "requests answered at once",
-		func(c *config, v string) (err error) { c.workers, err = readInt(v, 1, 100_000); return }},
+		func(c *config, v string) (err error) { c.workers, err = readInt(v, minWorkers, maxWorkers); return }},
 	{"queue", "QUEUE_SIZE", strconv.Itoa(defaultQueueSize), "complete requests that may wait for a worker; more get 503",
-		func(c *config, v string) (err error) { c.queue, err = readInt(v, 0, 1_000_000); return }},
+		func(c *config, v string) (err error) { c.queue, err = readInt(v, minQueue, maxQueue); return }},
 	{"max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "connections open at once; more get 503",
-		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, 1, 1_000_000); return }},
+		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, minMaxConns, maxMaxConns); return }},
 	{"timeout", "CLIENT_TIMEOUT", defaultClientTimeout.String(), "time a whole request may take to arrive",
-		func(c *config, v string) (err error) { c.clientTimeout, err = readDuration(v); return }},
+		func(c *config, v string) (err error) {
+			c.clientTimeout, err = readDuration(v, minClientTimeout, maxClientTimeout)
+			return
+		}},
 	{"keepalive", "KEEPALIVE", "true", "keep connections open for more requests; false: one request each",
 		func(c *config, v string) (err error) { c.keepAlive, err = readBool(v); return }},
 	{"idle-timeout", "IDLE_TIMEOUT", defaultIdleTimeout.String(), "time a kept connection may wait for its next request",
-		func(c *config, v string) (err error) { c.idleTimeout, err = readDuration(v); return }},
+		func(c *config, v string) (err error) {
+			c.idleTimeout, err = readDuration(v, minIdleTimeout, maxIdleTimeout)
+			return
+		}},
 	{"drain", "DRAIN_TIMEOUT", drainTimeout.String(), "time a shutdown may take to answer what it accepted",
-		func(c *config, v string) (err error) { c.drainTimeout, err = readDuration(v); return }},
+		func(c *config, v string) (err error) {
+			c.drainTimeout, err = readDuration(v, minDrain, maxDrain)
+			return
+		}},
 	{"www", "WWW_DIR", "", "directory to serve at /about and /static/; empty: the embedded www/",
 		readWWW},
 	{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error",
@@ -163,6 +226,41 @@ func isHostName(v string) bool {
 	return !every(labels[len(labels)-1], isDigit)
 }
 
+// filesBesideConns counts the files the server holds open beside one per
+// connection: stdin, stdout and stderr, the listener, the runtime's poller
+// and its wakeup, the cgroup files it reads; about 8 on Linux with Go
+// 1.26, so 16 leaves room. Each worker may hold one more: a file of -www
+// that it is reading.
+const filesBesideConns = 16
+
+// warnings are what the server says at start, once its logger is set up,
+// about a configuration it accepts but that the machine may not honour.
+// openFiles is the most files the process may open (openFilesLimit), 0 if
+// not known. Each connection takes one, so a cap above the limit cannot be
+// reached: past the limit, accept fails and is retried (serve), and new
+// connections wait unaccepted. nginx warns alike: "worker_connections
+// exceed open file resource limit".
+func (c config) warnings(openFiles uint64) []string {
+	need := uint64(c.maxConns) + uint64(c.workers) + filesBesideConns
+	if openFiles == 0 || need <= openFiles {
+		return nil
+	}
+	other := c.workers + filesBesideConns
+	msg := fmt.Sprintf("-max-conns %d exceeds the open-files limit (ulimit -n) of %d, less %d for the workers and the runtime:"+
+		" past it, new connections wait unaccepted; raise ulimit -n to at least %d", c.maxConns, openFiles, other, need)
+	if room := int(openFiles) - other; room >= minMaxConns { // openFiles < need: no overflow
+		msg += fmt.Sprintf(", or lower -max-conns to %d", room)
+	}
+	return []string{msg}
+}
+
+// logWarnings logs each of c's warnings on this machine, at WARN.
+func (c config) logWarnings() {
+	for _, w := range c.warnings(openFilesLimit()) {
+		slog.Warn(w)
+	}
+}
+
 // serverSettings is the part of c that the server itself keeps to.
 func (c config) serverSettings() settings {
 	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, noKeepAlive: !c.keepAlive}
@@ -176,12 +274,25 @@ func readBool(v string) (bool, error) {
 	return b, nil
 }
 
-func readDuration(v string) (time.Duration, error) {
+func readDuration(v string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, errors.New("want a positive duration such as 5s or 500ms")
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Errorf("want a duration from %s to %s, such as 5s or 500ms", roundText(lo), roundText(hi))
 	}
 	return d, nil
+}
+
+// roundText writes d as a person would: 5m for 5m0s, 1h for 1h0m0s.
+// Either way, time.ParseDuration reads it back.
+func roundText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func readWWW(c *config, v string) error {

@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +64,7 @@ func TestConfigSources(t *testing.T) {
 		{"idle_timeout_flag", []string{"-idle-timeout", "2s"}, nil, func(c config) bool { return c.idleTimeout == 2*time.Second }},
 		{"idle_timeout_env", nil, env{"IDLE_TIMEOUT": "1m"}, func(c config) bool { return c.idleTimeout == time.Minute }},
 		{"host_dotted_name", []string{"-host", "ip6-localhost.localdomain."}, nil, func(c config) bool { return c.host == "ip6-localhost.localdomain." }},
-		{"drain_flag", []string{"-drain", "1s"}, nil, func(c config) bool { return c.drainTimeout == time.Second }},
+		{"drain_flag", []string{"-drain", "2s"}, nil, func(c config) bool { return c.drainTimeout == 2*time.Second }},
 		{"drain_env", nil, env{"DRAIN_TIMEOUT": "3s"}, func(c config) bool { return c.drainTimeout == 3*time.Second }},
 		{"www_flag", []string{"-www", dir}, nil, func(c config) bool { return c.wwwDir == dir }},
 		{"www_env", nil, env{"WWW_DIR": dir}, func(c config) bool { return c.wwwDir == dir }},
@@ -100,16 +103,22 @@ func TestConfigBadValues(t *testing.T) {
 		{[]string{"-host", "-bad.example"}, nil, `-host "-bad.example": want an IP address or a host name`},
 		{[]string{"-host", "a..b"}, nil, `-host "a..b": want an IP address or a host name`},
 		{nil, env{"KEEPALIVE": "sometimes"}, `KEEPALIVE "sometimes": want true or false`},
-		{[]string{"-idle-timeout", "0"}, nil, `-idle-timeout "0": want a positive duration`},
+		{[]string{"-idle-timeout", "0"}, nil, `-idle-timeout "0": want a duration from 100ms to 1h, such as 5s or 500ms`},
+		{[]string{"-idle-timeout", "1ns"}, nil, `-idle-timeout "1ns": want a duration from 100ms to 1h`},
 		{nil, env{"PORT": "70000"}, `PORT "70000": want a whole number from 0 to 65535`},
 		{[]string{"-port", "-1"}, nil, `-port "-1": want a whole number from 0 to 65535`},
-		{[]string{"-workers", "0"}, nil, `-workers "0": want a whole number from 1 to 100000`},
+		{[]string{"-workers", "0"}, nil, `-workers "0": want a whole number from 1 to 10000`},
 		{nil, env{"NUM_WORKERS": "ten"}, `NUM_WORKERS "ten": want a whole number`},
 		{[]string{"-queue", "-1"}, nil, `-queue "-1": want a whole number from 0`},
 		{[]string{"-max-conns", "0"}, nil, `-max-conns "0": want a whole number from 1`},
-		{[]string{"-timeout", "-1s"}, nil, `-timeout "-1s": want a positive duration`},
-		{[]string{"-timeout", "5"}, nil, `-timeout "5": want a positive duration`},
-		{nil, env{"DRAIN_TIMEOUT": "0s"}, `DRAIN_TIMEOUT "0s": want a positive duration`},
+		{[]string{"-max-conns", "2000000"}, nil, `-max-conns "2000000": want a whole number from 1 to 1000000`},
+		{[]string{"-timeout", "-1s"}, nil, `-timeout "-1s": want a duration from 100ms to 5m`},
+		{[]string{"-timeout", "5"}, nil, `-timeout "5": want a duration from 100ms to 5m`},
+		{[]string{"-timeout", "1ns"}, nil, `-timeout "1ns": want a duration from 100ms to 5m`},
+		{nil, env{"CLIENT_TIMEOUT": "1000h"}, `CLIENT_TIMEOUT "1000h": want a duration from 100ms to 5m`},
+		{nil, env{"DRAIN_TIMEOUT": "0s"}, `DRAIN_TIMEOUT "0s": want a duration from 2s to 10m`},
+		{[]string{"-drain", "50ms"}, nil, `-drain "50ms": want a duration from 2s to 10m`},
+		{[]string{"-drain", "1000h"}, nil, `-drain "1000h": want a duration from 2s to 10m`},
 		{[]string{"-www", "/no/such/dir"}, nil, `-www "/no/such/dir": want a directory that exists`},
 		{nil, env{"LOG_LEVEL": "loud"}, `LOG_LEVEL "loud": want debug, info, warn or error`},
 		{nil, env{"LOG_FORMAT": "xml"}, `LOG_FORMAT "xml": want text or json`},
@@ -123,6 +132,155 @@ func TestConfigBadValues(t *testing.T) {
 				t.Errorf("parseConfig(%q, %v) error = %v; want one line with %q", tt.args, tt.env, err, tt.want)
 			}
 		})
+	}
+}
+
+// Each bound of a number or a duration at its edges, from the flag and from
+// the variable: the bound itself is taken, one step past it is refused with
+// one line that names the range.
+func TestConfigBounds(t *testing.T) {
+	// span is a range: as the error says it, and four values: below it,
+	// its two ends, above it.
+	type span struct {
+		allowed string
+		values  [4]string
+	}
+	ints := func(lo, hi int) span {
+		return span{fmt.Sprintf("from %d to %d", lo, hi),
+			[4]string{strconv.Itoa(lo - 1), strconv.Itoa(lo), strconv.Itoa(hi), strconv.Itoa(hi + 1)}}
+	}
+	durations := func(lo, hi time.Duration) span {
+		return span{fmt.Sprintf("from %s to %s", roundText(lo), roundText(hi)),
+			[4]string{(lo - time.Nanosecond).String(), lo.String(), hi.String(), (hi + time.Nanosecond).String()}}
+	}
+	tests := []struct {
+		flag, env string
+		get       func(config) string // the value as it was read
+		span
+	}{
+		{"workers", "NUM_WORKERS", func(c config) string { return strconv.Itoa(c.workers) }, ints(minWorkers, maxWorkers)},
+		{"queue", "QUEUE_SIZE", func(c config) string { return strconv.Itoa(c.queue) }, ints(minQueue, maxQueue)},
+		{"max-conns", "MAX_CONNS", func(c config) string { return strconv.Itoa(c.maxConns) }, ints(minMaxConns, maxMaxConns)},
+		{"port", "PORT", func(c config) string { return strconv.Itoa(c.port) }, ints(0, 65535)},
+		{"timeout", "CLIENT_TIMEOUT", func(c config) string { return c.clientTimeout.String() },
+			durations(minClientTimeout, maxClientTimeout)},
+		{"idle-timeout", "IDLE_TIMEOUT", func(c config) string { return c.idleTimeout.String() },
+			durations(minIdleTimeout, maxIdleTimeout)},
+		{"drain", "DRAIN_TIMEOUT", func(c config) string { return c.drainTimeout.String() },
+			durations(minDrain, maxDrain)},
+	}
+	for _, tt := range tests {
+		for i, v := range tt.values {
+			inRange := i == 1 || i == 2
+			for _, source := range []struct {
+				name string
+				args []string
+				env  env
+			}{{"-" + tt.flag, []string{"-" + tt.flag, v}, nil}, {tt.env, nil, env{tt.env: v}}} {
+				t.Run(source.name+"="+v, func(t *testing.T) {
+					c, err := parseConfig(source.args, source.env.get, nil)
+					switch {
+					case inRange && (err != nil || tt.get(c) != v):
+						t.Errorf("%s %q: got %q, %v; want it taken", source.name, v, tt.get(c), err)
+					case !inRange && (err == nil || strings.Contains(err.Error(), "\n") ||
+						!strings.Contains(err.Error(), fmt.Sprintf("%s %q: ", source.name, v)) ||
+						!strings.Contains(err.Error(), tt.allowed)):
+						t.Errorf("%s %q: error %v; want one line naming it and %q", source.name, v, err, tt.allowed)
+					}
+				})
+			}
+		}
+	}
+}
+
+// The bounds of the drain hold what shutdown.go needs: time for a
+// connection's grace, from as late as the backlog hands it over, and its
+// linger as it closes; and for a request begun at the longest client
+// timeout to be answered.
+func TestDrainBoundsFitTheShutdown(t *testing.T) {
+	if minDrain <= backlogWait+idleGrace+lingerTimeout {
+		t.Errorf("minDrain %v; want more than backlogWait %v + idleGrace %v + lingerTimeout %v",
+			minDrain, backlogWait, idleGrace, lingerTimeout)
+	}
+	if maxDrain < maxClientTimeout+defaultWriteTimeout {
+		t.Errorf("maxDrain %v; want at least maxClientTimeout %v + defaultWriteTimeout %v",
+			maxDrain, maxClientTimeout, defaultWriteTimeout)
+	}
+}
+
+func TestRoundText(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{100 * time.Millisecond, "100ms"},
+		{10 * time.Second, "10s"},
+		{5 * time.Minute, "5m"},
+		{75 * time.Second, "1m15s"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{time.Hour + time.Second, "1h0m1s"},
+	} {
+		if got := roundText(tt.d); got != tt.want {
+			t.Errorf("roundText(%v) = %q; want %q", tt.d, got, tt.want)
+		}
+		if back, err := time.ParseDuration(roundText(tt.d)); back != tt.d || err != nil {
+			t.Errorf("ParseDuration(roundText(%v)) = %v, %v", tt.d, back, err)
+		}
+	}
+}
+
+// A cap on connections above the open-files limit is one WARN line, which
+// says what to do; the limit is given, not read from this machine.
+func TestConfigWarnings(t *testing.T) {
+	c := config{maxConns: 1000, workers: 10}
+	need := uint64(c.maxConns + c.workers + filesBesideConns)
+	tests := []struct {
+		name      string
+		openFiles uint64
+		want      string // the one warning; empty: none
+	}{
+		{"limit_unknown", 0, ""},
+		{"no_limit", math.MaxUint64, ""}, // RLIM_INFINITY
+		{"limit_just_enough", need, ""},
+		{"limit_one_short", need - 1, fmt.Sprintf("-max-conns 1000 exceeds the open-files limit (ulimit -n) of %d, less %d for the workers and the runtime:"+
+			" past it, new connections wait unaccepted; raise ulimit -n to at least %d, or lower -max-conns to %d",
+			need-1, 10+filesBesideConns, need, 1000-1)},
+		{"ulimit_256", 256, fmt.Sprintf("raise ulimit -n to at least %d, or lower -max-conns to %d", need, 256-10-filesBesideConns)},
+		{"limit_below_what_the_runtime_takes", 20, fmt.Sprintf("raise ulimit -n to at least %d", need)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.warnings(tt.openFiles)
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("warnings(%d) = %q; want none", tt.openFiles, got)
+			case tt.want != "" && (len(got) != 1 || !strings.HasSuffix(got[0], tt.want) || !strings.HasPrefix(got[0], "-max-conns 1000 ")):
+				t.Errorf("warnings(%d) = %q; want one, ending %q", tt.openFiles, got, tt.want)
+			}
+		})
+	}
+}
+
+// The binary started under a low open-files limit says so, once, before it
+// listens.
+func TestBinaryWarnsAboveTheOpenFilesLimit(t *testing.T) {
+	bin := binary(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh to lower the limit with")
+	}
+	// ulimit lowers the limit for the shell, and exec hands it to the server.
+	p := startProcess(t, exec.Command(sh, "-c", `ulimit -n 64 && exec "$0" -port 0 -host 127.0.0.1 -max-conns 100`, bin))
+	lines, _ := p.log.since(0)
+	var warns []string
+	for _, line := range lines {
+		if strings.Contains(line, "level=WARN") {
+			warns = append(warns, line)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "-max-conns 100 exceeds the open-files limit (ulimit -n) of 64") {
+		t.Errorf("WARN lines before listening: %q; want one about -max-conns 100 and the limit of 64", warns)
 	}
 }
 
@@ -158,6 +316,8 @@ func TestBinaryConfigErrors(t *testing.T) {
 		{[]string{"-workers", "0"}, "", 2, `-workers "0"`},
 		{[]string{"-host", "999.1.1.1"}, "", 2, `-host "999.1.1.1"`},
 		{[]string{"-timeout", "-1s"}, "", 2, `-timeout "-1s"`},
+		{[]string{"-drain", "50ms"}, "", 2, `-drain "50ms": want a duration from 2s to 10m`},
+		{nil, "IDLE_TIMEOUT=1ns", 2, `IDLE_TIMEOUT "1ns": want a duration from 100ms to 1h`},
 		{nil, "LOG_FORMAT=xml", 2, `LOG_FORMAT "xml"`},
 		{[]string{"-h"}, "", 0, ""},
 	}

@@ -94,6 +94,7 @@ func runServer(cfg config) int {
 		"drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
 		"slow_route", cfg.slow)
+	cfg.logWarnings()
 	stopReporting := srv.reportRejections(time.Second)
 	defer stopReporting()
 	return serveUntilSignal(ln, srv, cfg.drainTimeout)
