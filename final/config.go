@@ -89,12 +89,13 @@ const (
 	// backlogWait later the same; closing, it may linger for lingerTimeout
 	// (conn.go). That is 1.6 s, and a shorter drain exits 1 whenever a
 	// client holds a connection open (below backlogWait, every time): 2 s
-	// is that with room. The longest is twice the longest client timeout,
-	// room for a request begun just before the signal to arrive and be
-	// answered. A supervisor may kill sooner (by default docker stop after
-	// 10 s, Kubernetes after 30 s, systemd after 90 s): the drain should
-	// fit the one in use, as the default 8 s fits docker's.
-	minDrain, maxDrain = 2 * time.Second, 2 * maxClientTimeout
+	// is that with room. The longest is 8 s, the default: `docker stop`
+	// kills after 10 s, and a drain cut by SIGKILL logs nothing and loses
+	// what was in flight, where one cut by its own timeout logs how many it
+	// cut and exits 1. A request begun just before the signal with a
+	// longer -timeout than the drain may be cut so: the timeout is the
+	// client's, the drain the supervisor's.
+	minDrain, maxDrain = 2 * time.Second, 8 * time.Second
 )
 
 var options = []option{
