@@ -202,12 +202,12 @@ func connectionField(req *Request, keep bool) string {
 	return ""
 }
 
-// finish ends the connection after ex, its last exchange. A client that has said it will send nothing more, with
-// "Connection: close" (RFC 9112 §9.6: it MUST NOT send another request) or
-// as HTTP/1.0 without keep-alive, and whose request was read to its end
-// with nothing after it, has left no input to meet a reset: the connection
-// closes at once. Any other may still be sending, and gets
-// closeWriteAndDrain.
+// finish ends the connection after ex, its last exchange. A client that
+// has said it will send nothing more, with "Connection: close" (RFC 9112
+// §9.6: it MUST NOT send another request) or as HTTP/1.0 without
+// keep-alive, and whose request was read to its end with nothing after it,
+// has left no input to meet a reset: the connection closes at once. Any
+// other may still be sending, and gets closeWriteAndDrain.
 func (c *conn) finish(ex *exchange) {
 	lastWord := ex.req != nil && !ex.unread && !ex.req.keepAlive()
 	if lastWord && c.br.Buffered() == 0 {

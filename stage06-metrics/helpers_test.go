@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -189,16 +188,4 @@ func (k *kept) ended() bool {
 	k.conn.SetReadDeadline(time.Now().Add(ioTimeout))
 	rest, err := io.ReadAll(k.br)
 	return err == nil && len(rest) == 0
-}
-
-// open reports whether the connection is still open a moment after the
-// last response: a read finds neither data nor its end before a short
-// deadline. (A closed connection answers at once; an open one may be
-// mistaken for closed only if the server is slower to close than this.)
-func (k *kept) open() bool {
-	k.conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	_, err := k.br.Peek(1)
-	k.conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
