@@ -41,20 +41,7 @@ func quietLogs(b *testing.B) {
 
 // startRaw serves this server's routes on a free port, with the defaults.
 func startRaw(b *testing.B) string {
-	return startRawWith(b, defaultMaxConns)
-}
-
-// startRawWith serves this server's routes with a cap of maxConns.
-func startRawWith(b *testing.B, maxConns int64) string {
-	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{maxConns: int(maxConns)})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- serve(ln, srv.serveConn) }()
-	b.Cleanup(func() { ln.Close(); <-done; srv.pool.stop() })
-	return ln.Addr().String()
+	return startServing(b, newAppServer(defaultWorkers, defaultQueueSize, settings{}))
 }
 
 // netHTTPHandler serves this server's routes with net/http: the same
@@ -421,7 +408,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}{
 		// The cap is raised above the idle connections, so that the fresh
 		// requests measured are served, not refused.
-		{"go-raw", func(b *testing.B) string { return startRawWith(b, 2*idle) }},
+		{"go-raw", func(b *testing.B) string {
+			return startServing(b, newAppServer(defaultWorkers, defaultQueueSize, settings{maxConns: 2 * idle}))
+		}},
 		{"net-http", startNetHTTP},
 	} {
 		b.Run(server.name, func(b *testing.B) {
@@ -560,4 +549,71 @@ func overloadedGet(addr string) int {
 		return -2
 	}
 	return resp.StatusCode
+}
+
+// BenchmarkKeptRequest sends GET, one request after another, on one kept
+// connection, from a client in this process that allocates nothing of its
+// own, so that allocs/op is the server's, per request. /fixed answers with
+// a response made once: its allocations are the server's own work, to
+// read, route, answer and write a request; /api/hello adds its handler's,
+// which builds its JSON anew each time.
+func BenchmarkKeptRequest(b *testing.B) {
+	quietLogs(b)
+	fixed := textResponse(200, "hello\n")
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{})
+	srv.router.handle("GET", "/fixed", func(*Request) *Response { return fixed })
+	addr := startServing(b, srv)
+	for _, path := range []string{"/fixed", "/api/hello"} {
+		b.Run(path[1:], func(b *testing.B) {
+			conn := dial(b, addr)
+			request := []byte("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n")
+			buf := make([]byte, 4<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				conn.SetDeadline(time.Now().Add(ioTimeout))
+				if _, err := conn.Write(request); err != nil {
+					b.Fatal(err)
+				}
+				last, err := readOneAnswer(conn, buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if last { // the connection's maxRequestsPerConn-th
+					conn = dial(b, addr)
+				}
+			}
+		})
+	}
+}
+
+// readOneAnswer reads one answer from conn into buf, framed by its
+// Content-Length, without allocating: buf holds it whole. last says
+// whether it ends the connection.
+func readOneAnswer(conn net.Conn, buf []byte) (last bool, err error) {
+	n := 0
+	for {
+		m, err := conn.Read(buf[n:])
+		if err != nil {
+			return false, err
+		}
+		n += m
+		head := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+		if head < 0 {
+			continue
+		}
+		at := bytes.Index(buf[:head], []byte("\r\nContent-Length: "))
+		if at < 0 {
+			return false, errors.New("no Content-Length")
+		}
+		length := 0
+		for _, d := range buf[at+len("\r\nContent-Length: ") : head+2] {
+			if d < '0' || d > '9' {
+				break
+			}
+			length = 10*length + int(d-'0')
+		}
+		if n == head+4+length {
+			return bytes.Contains(buf[:head], []byte("\r\nConnection: close")), nil
+		}
+	}
 }

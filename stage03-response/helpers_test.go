@@ -22,7 +22,7 @@ func startHTTP(t *testing.T) string {
 // newClient is a net/http client whose kept connections are closed when
 // the test ends: the server waits for every connection it accepted before
 // it stops, and a client's idle connection would keep it waiting.
-func newClient(t *testing.T) *http.Client {
+func newClient(t testing.TB) *http.Client {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Timeout: ioTimeout, Transport: tr}

@@ -36,7 +36,7 @@ func startRouter(t *testing.T, rt *router) string {
 // server should: the listener, then the connections, then the pool.
 // The connections that net/http's default client keeps are closed first:
 // the server waits for every connection it accepted before it stops.
-func startServing(t *testing.T, srv *server) string {
+func startServing(t testing.TB, srv *server) string {
 	t.Helper()
 	t.Cleanup(srv.pool.stop) // cleanups run last first: this one runs last
 	addr := startServer(t, srv.serveConn)
@@ -77,7 +77,7 @@ func describe(req *Request) *Response {
 // newClient is a net/http client whose kept connections are closed when
 // the test ends: the server waits for every connection it accepted before
 // it stops, and a client's idle connection would keep it waiting.
-func newClient(t *testing.T) *http.Client {
+func newClient(t testing.TB) *http.Client {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Timeout: ioTimeout, Transport: tr}

@@ -23,7 +23,7 @@ const ioTimeout = 10 * time.Second
 
 // startServer serves handle on a free loopback port and returns the address.
 // The server is stopped, and must have stopped cleanly, when the test ends.
-func startServer(t *testing.T, handle func(net.Conn)) string {
+func startServer(t testing.TB, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +40,7 @@ func startServer(t *testing.T, handle func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-func dial(t *testing.T, addr string) net.Conn {
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
 	if err != nil {
