@@ -207,6 +207,9 @@ func (s *server) admit(c *conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	if s.drainBegan.Load() != nil {
+		c.drain() // accepted as the shutdown began, too late for beginDrain: the grace all the same
+	}
 	return true
 }
 
