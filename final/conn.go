@@ -135,8 +135,11 @@ func (c *conn) serveRequest(ex *exchange) bool {
 	ex.started = time.Now()
 	req, h, err := c.readRequest()
 	ex.req = req
-	var refusedHEAD headRequestError
-	ex.head = req != nil && req.Method == "HEAD" || errors.As(err, &refusedHEAD)
+	ex.head = req != nil && req.Method == "HEAD"
+	if err != nil && !ex.head { // a HEAD request whose head could not be read says so in its error
+		var refusedHEAD headRequestError
+		ex.head = errors.As(err, &refusedHEAD)
+	}
 	ex.internal = req != nil && c.srv.router.isInternal(req.Path)
 	switch {
 	case err != nil:
@@ -324,16 +327,12 @@ func (c *conn) writeContinue() error {
 	return writeContinue(c.rwc)
 }
 
-// answerOnWorker has a worker answer ex with h, and waits until it has;
-// written says whether the answer was written. It reports taken false at
-// once, answering nothing, when the queue is full.
+// answerOnWorker answers ex with h under one of the pool's slots, once
+// one is free; written says whether the answer was written. It reports
+// taken false at once, answering nothing, when the queue is full.
 func (c *conn) answerOnWorker(ex *exchange, h Handler) (written, taken bool) {
-	done := make(chan struct{})
-	if !c.srv.pool.submit(func() { defer close(done); written = c.answer(ex, h) }) {
-		return false, false
-	}
-	<-done
-	return written, true
+	taken = c.srv.pool.run(func() { written = c.answer(ex, h) })
+	return written, taken
 }
 
 // answer runs h for ex's request and writes the response it makes, and

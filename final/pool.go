@@ -1,9 +1,6 @@
 package main
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // The pool's size. Handlers here take microseconds, so these are about
 // bursts, not throughput; a worker's job includes writing the response,
@@ -20,49 +17,46 @@ const (
 	defaultQueueSize = 100
 )
 
-// pool runs jobs on a fixed number of worker goroutines, fed by a bounded
-// queue. Submitting never blocks: when the queue is full, submit says so at
-// once, and the caller answers 503 rather than make a client wait behind
-// work the server cannot start.
+// pool bounds the requests answered at once, as stage05's pool did, but
+// runs each on its connection's own goroutine, under one of the pool's
+// slots, instead of handing it to a worker goroutine and waiting for it.
+// The bound is the same, and so are the answers: a free slot, or a place
+// among the queueSize requests waiting for one, or a 503 at once. What the
+// hand-off cost is gone: a closure and a channel allocated, and two
+// goroutine switches, for every request, and with them a third of the
+// scheduler's work under load (final's README has the figures). net/http
+// bounds nothing here: it runs every handler on its connection's
+// goroutine, as many at once as there are requests.
 type pool struct {
-	jobs    chan func()
-	workers int
-	active  atomic.Int64 // workers running a job now
-	done    sync.WaitGroup
+	slots   chan struct{} // holds a token for each request being answered
+	waiting atomic.Int64  // requests waiting for a slot
+	queue   int64         // how many may wait
 }
 
-// newPool starts workers goroutines that take jobs from a queue of
-// queueSize. A queue of 0 takes a job only when a worker is free.
+// newPool returns a pool of workers slots, with room for queueSize
+// requests to wait for one. A queue of 0 answers a request only when a
+// slot is free.
 func newPool(workers, queueSize int) *pool {
-	p := &pool{jobs: make(chan func(), queueSize), workers: workers}
-	p.done.Add(workers)
-	for range workers {
-		go p.work()
-	}
-	return p
+	return &pool{slots: make(chan struct{}, workers), queue: int64(queueSize)}
 }
 
-// work runs jobs until the queue is closed and empty. Closing the channel
-// is Go's version of the seed's poison pill: one close stops every worker,
-// and each stops only after the jobs queued before it.
-func (p *pool) work() {
-	defer p.done.Done()
-	for job := range p.jobs {
-		p.active.Add(1)
-		job()
-		p.active.Add(-1)
-	}
-}
-
-// submit queues job and reports true, or reports false at once if the queue
-// is full.
-func (p *pool) submit(job func()) bool {
+// run runs job on the caller's goroutine once a slot is free, and reports
+// true; or reports false at once, running nothing, when queueSize requests
+// already wait.
+func (p *pool) run(job func()) bool {
 	select {
-	case p.jobs <- job:
-		return true
+	case p.slots <- struct{}{}:
 	default:
-		return false
+		if p.waiting.Add(1) > p.queue {
+			p.waiting.Add(-1)
+			return false
+		}
+		p.slots <- struct{}{}
+		p.waiting.Add(-1)
 	}
+	defer func() { <-p.slots }()
+	job()
+	return true
 }
 
 // poolStats is the pool at one moment, named as /metrics reports it.
@@ -75,14 +69,11 @@ type poolStats struct {
 
 // stats may be called at any time, from any goroutine.
 func (p *pool) stats() poolStats {
-	active := int(p.active.Load())
-	return poolStats{Total: p.workers, Active: active, Idle: p.workers - active, Queued: len(p.jobs)}
+	total, active := cap(p.slots), len(p.slots)
+	return poolStats{Total: total, Active: active, Idle: total - active, Queued: int(p.waiting.Load())}
 }
 
-// stop closes the queue and waits until the workers have run every job in
-// it. No one may submit after stop: a send on a closed channel panics, so
-// the caller stops the pool only once no connection can submit any more.
-func (p *pool) stop() {
-	close(p.jobs)
-	p.done.Wait()
-}
+// stop has nothing to stop: the pool has no goroutines of its own, and
+// every job runs on a connection's goroutine, which serve has waited for
+// before a shutdown stops the pool.
+func (p *pool) stop() {}

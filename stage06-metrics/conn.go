@@ -125,8 +125,11 @@ func (c *conn) serveRequest(ex *exchange) bool {
 	ex.started = time.Now()
 	req, h, err := c.readRequest()
 	ex.req = req
-	var refusedHEAD headRequestError
-	ex.head = req != nil && req.Method == "HEAD" || errors.As(err, &refusedHEAD)
+	ex.head = req != nil && req.Method == "HEAD"
+	if err != nil && !ex.head { // a HEAD request whose head could not be read says so in its error
+		var refusedHEAD headRequestError
+		ex.head = errors.As(err, &refusedHEAD)
+	}
 	ex.internal = req != nil && c.srv.router.isInternal(req.Path)
 	switch {
 	case err != nil:
