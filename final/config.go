@@ -24,6 +24,7 @@ type config struct {
 	workers       int
 	queue         int
 	maxConns      int
+	bodyBudget    int64 // bytes of request bodies held in memory at once
 	clientTimeout time.Duration
 	keepAlive     bool // connections persist (RFC 9112 §9.3)
 	idleTimeout   time.Duration
@@ -67,6 +68,11 @@ const (
 	// request then waits only for a free worker.
 	minQueue, maxQueue = 0, maxMaxConns
 
+	// The budget for request bodies in memory must hold one body of the
+	// largest size, or that body could never be read. 64 GiB is more than
+	// the memory of the machines this server is meant for: arbitrary.
+	minBodyBudget, maxBodyBudget = maxBodyBytes, 64 << 30
+
 	// A request must cross the network within the client timeout, and a
 	// round trip across a continent or an ocean takes about 100 ms: less
 	// refuses clients merely for being far (1ns is a deadline that passes
@@ -109,6 +115,11 @@ var options = []option{
 		func(c *config, v string) (err error) { c.queue, err = readInt(v, minQueue, maxQueue); return }},
 	{"max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "connections open at once; more get 503",
 		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, minMaxConns, maxMaxConns); return }},
+	{"body-budget", "BODY_BUDGET", sizeText(defaultBodyBudget), "bytes of request bodies held in memory at once; a body past it gets 503",
+		func(c *config, v string) (err error) {
+			c.bodyBudget, err = readSize(v, minBodyBudget, maxBodyBudget)
+			return
+		}},
 	{"timeout", "CLIENT_TIMEOUT", defaultClientTimeout.String(), "time a whole request may take to arrive",
 		func(c *config, v string) (err error) {
 			c.clientTimeout, err = readDuration(v, minClientTimeout, maxClientTimeout)
@@ -203,6 +214,39 @@ func readInt(v string, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// readSize takes a number of bytes, whole or with a unit: 1048576, 512KiB,
+// 32MiB, 1GiB.
+func readSize(v string, lo, hi int64) (int64, error) {
+	unit := int64(1)
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, unit = rest, u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo/unit || n > hi/unit || n*unit < lo {
+		return 0, fmt.Errorf("want a size from %s to %s, such as 32MiB or 512KiB", sizeText(lo), sizeText(hi))
+	}
+	return n * unit, nil
+}
+
+// sizeText writes n bytes with the largest unit that divides it: 32MiB.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // readHost takes an IP address or a host name, such as localhost; empty
 // means every interface, as 0.0.0.0 does.
 func readHost(c *config, v string) error {
@@ -264,7 +308,8 @@ func (c config) logWarnings() {
 
 // serverSettings is the part of c that the server itself keeps to.
 func (c config) serverSettings() settings {
-	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns, noKeepAlive: !c.keepAlive}
+	return settings{clientTimeout: c.clientTimeout, idleTimeout: c.idleTimeout, maxConns: c.maxConns,
+		bodyBudget: c.bodyBudget, noKeepAlive: !c.keepAlive}
 }
 
 func readBool(v string) (bool, error) {

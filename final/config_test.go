@@ -24,7 +24,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{host: "0.0.0.0", port: 8080, workers: defaultWorkers, queue: defaultQueueSize, maxConns: defaultMaxConns,
+	want := config{host: "0.0.0.0", port: 8080, workers: defaultWorkers, queue: defaultQueueSize, maxConns: defaultMaxConns, bodyBudget: defaultBodyBudget,
 		clientTimeout: defaultClientTimeout, keepAlive: true, idleTimeout: defaultIdleTimeout, drainTimeout: drainTimeout,
 		logLevel: slog.LevelInfo}
 	if got != want {
@@ -168,6 +168,10 @@ func TestConfigBounds(t *testing.T) {
 			durations(minIdleTimeout, maxIdleTimeout)},
 		{"drain", "DRAIN_TIMEOUT", func(c config) string { return c.drainTimeout.String() },
 			durations(minDrain, maxDrain)},
+		{"body-budget", "BODY_BUDGET", func(c config) string { return strconv.FormatInt(c.bodyBudget, 10) },
+			span{fmt.Sprintf("from %s to %s", sizeText(minBodyBudget), sizeText(maxBodyBudget)), [4]string{
+				strconv.FormatInt(minBodyBudget-1, 10), strconv.FormatInt(minBodyBudget, 10),
+				strconv.FormatInt(maxBodyBudget, 10), strconv.FormatInt(maxBodyBudget+1, 10)}}},
 	}
 	for _, tt := range tests {
 		for i, v := range tt.values {
@@ -337,5 +341,28 @@ func TestBinaryConfigErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and one line with %s", code, stderr.String(), tt.code, tt.mentions)
 			}
 		})
+	}
+}
+
+// A size is a whole number of bytes, or one with a unit, KiB, MiB or GiB,
+// and it is said back with the largest unit that divides it.
+func TestReadSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64 // 0: refused
+	}{
+		{"1048576", 1 << 20}, {"1024KiB", 1 << 20}, {"32MiB", 32 << 20}, {"2GiB", 2 << 30},
+		{"1023KiB", 0}, {"0MiB", 0}, {"-1MiB", 0}, {"32MB", 0}, {"32 MiB", 0}, {"MiB", 0}, {"65GiB", 0},
+		{"99999999999999999999GiB", 0},
+	} {
+		got, err := readSize(tt.in, minBodyBudget, maxBodyBudget)
+		if got != tt.want || (err != nil) != (tt.want == 0) {
+			t.Errorf("readSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for n, want := range map[int64]string{32 << 20: "32MiB", 1 << 30: "1GiB", 1536: "1536", 3 << 10: "3KiB"} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q; want %q", n, got, want)
+		}
 	}
 }

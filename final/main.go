@@ -89,7 +89,7 @@ func runServer(cfg config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns,
+	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns, "body_budget", sizeText(cfg.bodyBudget),
 		"client_timeout", cfg.clientTimeout, "keepalive", cfg.keepAlive, "idle_timeout", cfg.idleTimeout,
 		"drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
