@@ -49,18 +49,16 @@ type option struct {
 // and then fail: every request, every shutdown, or the machine. Each bound
 // is tested at its edges (TestConfigBounds), and its reason is beside it.
 const (
-	// Each worker is a goroutine, started at once whether busy or not:
-	// about 3 KiB each, so 10 000 hold some 30 MiB before the first
-	// request, and 100 000 over 250 MiB. A worker is busy only while a
-	// handler runs, microseconds here, or a slow client takes its
-	// response: past 10 000, ten times the default cap on connections,
-	// more would only wait.
+	// A worker is a slot a request is answered in, busy while a handler
+	// runs, microseconds here, or a slow client takes its response: past
+	// 10 000, ten times the default cap on connections, more would only
+	// wait. Arbitrary.
 	minWorkers, maxWorkers = 1, 10_000
 
 	// Linux lets a process hold at most fs.nr_open descriptors, 1 048 576
 	// unless raised, one per connection; 1 000 000 connections also cost
 	// some 10 GiB (defaultMaxConns). The open-files limit the process
-	// really has is checked at start (warnings).
+	// really has is checked at start (warning).
 	minMaxConns, maxMaxConns = 1, 1_000_000
 
 	// A queued request holds its connection, so the queue can never hold
@@ -74,33 +72,25 @@ const (
 	minBodyBudget, maxBodyBudget = maxBodyBytes, 64 << 30
 
 	// A request must cross the network within the client timeout, and a
-	// round trip across a continent or an ocean takes about 100 ms: less
-	// refuses clients merely for being far (1ns is a deadline that passes
-	// before the first read, and closes every connection unanswered). The
-	// tests use 300 ms. Up to 5 min, a stalled client may hold its
-	// connection: time for a body of maxBodyBytes at 3.5 KB/s, slower
-	// than any working link. Longer only helps a slowloris.
+	// round trip across an ocean takes about 100 ms: less refuses clients
+	// for being far (1ns closes every connection unanswered). 5 min is time
+	// for a body of maxBodyBytes at 3.5 KB/s, slower than any working
+	// link: longer only helps a client that holds connections on purpose.
 	minClientTimeout, maxClientTimeout = 100 * time.Millisecond, 5 * time.Minute
 
-	// A client reuses a kept connection once it has read an answer, a
-	// round trip at the least, about 100 ms across a continent: shorter,
-	// and a connection is closed before its next request could come
-	// (-keepalive=false says that plainly). An hour, 48 times the default,
-	// is arbitrary: longer keeps, for clients most likely gone, a
-	// descriptor each and a place under -max-conns.
+	// A client reuses a kept connection a round trip after an answer at
+	// the least: shorter, and it is closed before its next request could
+	// come (-keepalive=false says that plainly). An hour is arbitrary:
+	// longer keeps a place under -max-conns for clients most likely gone.
 	minIdleTimeout, maxIdleTimeout = 100 * time.Millisecond, time.Hour
 
 	// A shutdown gives a connection waiting for its first byte idleGrace
 	// to begin a request, and one the backlog still hands over up to
 	// backlogWait later the same; closing, it may linger for lingerTimeout
-	// (conn.go). That is 1.6 s, and a shorter drain exits 1 whenever a
-	// client holds a connection open (below backlogWait, every time): 2 s
-	// is that with room. The longest is 8 s, the default: `docker stop`
-	// kills after 10 s, and a drain cut by SIGKILL logs nothing and loses
-	// what was in flight, where one cut by its own timeout logs how many it
-	// cut and exits 1. A request begun just before the signal with a
-	// longer -timeout than the drain may be cut so: the timeout is the
-	// client's, the drain the supervisor's.
+	// (conn.go). That is 1.6 s: 2 s is that with room. The longest is 8 s,
+	// the default: `docker stop` kills after 10 s, and a drain cut by
+	// SIGKILL logs nothing, where one cut by its own timeout logs how many
+	// it cut and exits 1.
 	minDrain, maxDrain = 2 * time.Second, 8 * time.Second
 )
 
@@ -115,7 +105,7 @@ var options = []option{
 		func(c *config, v string) (err error) { c.queue, err = readInt(v, minQueue, maxQueue); return }},
 	{"max-conns", "MAX_CONNS", strconv.Itoa(defaultMaxConns), "connections open at once; more get 503",
 		func(c *config, v string) (err error) { c.maxConns, err = readInt(v, minMaxConns, maxMaxConns); return }},
-	{"body-budget", "BODY_BUDGET", sizeText(defaultBodyBudget), "bytes of request bodies held in memory at once; a body past it gets 503",
+	{"body-budget", "BODY_BUDGET", strconv.Itoa(defaultBodyBudget>>20) + "MiB", "bytes of request bodies held in memory at once; a body past it gets 503",
 		func(c *config, v string) (err error) {
 			c.bodyBudget, err = readSize(v, minBodyBudget, maxBodyBudget)
 			return
@@ -214,37 +204,17 @@ func readInt(v string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// readSize takes a number of bytes, whole or with a unit: 1048576, 512KiB,
-// 32MiB, 1GiB.
+// readSize takes a number of bytes, or of mebibytes followed by MiB.
 func readSize(v string, lo, hi int64) (int64, error) {
 	unit := int64(1)
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
-		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
-			v, unit = rest, u.size
-			break
-		}
+	if mib, ok := strings.CutSuffix(v, "MiB"); ok {
+		v, unit = mib, 1<<20
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < lo/unit || n > hi/unit || n*unit < lo {
-		return 0, fmt.Errorf("want a size from %s to %s, such as 32MiB or 512KiB", sizeText(lo), sizeText(hi))
+	if err != nil || n > hi/unit || n*unit < lo {
+		return 0, fmt.Errorf("want a size from %dMiB to %dMiB, such as 32MiB", lo>>20, hi>>20)
 	}
 	return n * unit, nil
-}
-
-// sizeText writes n bytes with the largest unit that divides it: 32MiB.
-func sizeText(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // readHost takes an IP address or a host name, such as localhost; empty
@@ -278,17 +248,16 @@ func isHostName(v string) bool {
 // that it is reading.
 const filesBesideConns = 16
 
-// warnings are what the server says at start, once its logger is set up,
-// about a configuration it accepts but that the machine may not honour.
-// openFiles is the most files the process may open (openFilesLimit), 0 if
-// not known. Each connection takes one, so a cap above the limit cannot be
-// reached: past the limit, accept fails and is retried (serve), and new
-// connections wait unaccepted. nginx warns alike: "worker_connections
-// exceed open file resource limit".
-func (c config) warnings(openFiles uint64) []string {
+// warning is what the server says at start, once its logger is set up,
+// about a cap on connections that the machine cannot honour, or "":
+// openFiles is the most files the process may open, 0 if not known. Each
+// connection takes one, so past the limit accept fails and is retried
+// (serve), and new connections wait unaccepted. nginx warns alike:
+// "worker_connections exceed open file resource limit".
+func (c config) warning(openFiles uint64) string {
 	need := uint64(c.maxConns) + uint64(c.workers) + filesBesideConns
 	if openFiles == 0 || need <= openFiles {
-		return nil
+		return ""
 	}
 	other := c.workers + filesBesideConns
 	msg := fmt.Sprintf("-max-conns %d exceeds the open-files limit (ulimit -n) of %d, less %d for the workers and the runtime:"+
@@ -296,14 +265,7 @@ func (c config) warnings(openFiles uint64) []string {
 	if room := int(openFiles) - other; room >= minMaxConns { // openFiles < need: no overflow
 		msg += fmt.Sprintf(", or lower -max-conns to %d", room)
 	}
-	return []string{msg}
-}
-
-// logWarnings logs each of c's warnings on this machine, at WARN.
-func (c config) logWarnings() {
-	for _, w := range c.warnings(openFilesLimit()) {
-		slog.Warn(w)
-	}
+	return msg
 }
 
 // serverSettings is the part of c that the server itself keeps to.
@@ -323,22 +285,9 @@ func readBool(v string) (bool, error) {
 func readDuration(v string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < lo || d > hi {
-		return 0, fmt.Errorf("want a duration from %s to %s, such as 5s or 500ms", roundText(lo), roundText(hi))
+		return 0, fmt.Errorf("want a duration from %v to %v, such as 5s or 500ms", lo, hi)
 	}
 	return d, nil
-}
-
-// roundText writes d as a person would: 5m for 5m0s, 1h for 1h0m0s.
-// Either way, time.ParseDuration reads it back.
-func roundText(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func readWWW(c *config, v string) error {

@@ -89,12 +89,14 @@ func runServer(cfg config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns, "body_budget", sizeText(cfg.bodyBudget),
+	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns, "body_budget", cfg.bodyBudget,
 		"client_timeout", cfg.clientTimeout, "keepalive", cfg.keepAlive, "idle_timeout", cfg.idleTimeout,
 		"drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
 		"slow_route", cfg.slow)
-	cfg.logWarnings()
+	if w := cfg.warning(openFilesLimit()); w != "" {
+		slog.Warn(w)
+	}
 	stopReporting := srv.reportRejections(time.Second)
 	defer stopReporting()
 	return serveUntilSignal(ln, srv, cfg.drainTimeout)

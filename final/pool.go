@@ -17,16 +17,12 @@ const (
 	defaultQueueSize = 100
 )
 
-// pool bounds the requests answered at once, as stage05's pool did, but
-// runs each on its connection's own goroutine, under one of the pool's
-// slots, instead of handing it to a worker goroutine and waiting for it.
-// The bound is the same, and so are the answers: a free slot, or a place
-// among the queueSize requests waiting for one, or a 503 at once. What the
-// hand-off cost is gone: a closure and a channel allocated, and two
-// goroutine switches, for every request, and with them a third of the
-// scheduler's work under load (final's README has the figures). net/http
-// bounds nothing here: it runs every handler on its connection's
-// goroutine, as many at once as there are requests.
+// pool bounds the requests answered at once, as stage05's did, but each
+// runs on its connection's goroutine under one of the pool's slots, where
+// stage05 handed it to a worker goroutine and waited: the same bound, the
+// same queue and 503, without a closure, a channel and two goroutine
+// switches per request (final's README has the figures). net/http bounds
+// nothing: every handler runs on its connection's goroutine.
 type pool struct {
 	slots   chan struct{} // holds a token for each request being answered
 	waiting atomic.Int64  // requests waiting for a slot
@@ -34,8 +30,7 @@ type pool struct {
 }
 
 // newPool returns a pool of workers slots, with room for queueSize
-// requests to wait for one. A queue of 0 answers a request only when a
-// slot is free.
+// requests to wait for one.
 func newPool(workers, queueSize int) *pool {
 	return &pool{slots: make(chan struct{}, workers), queue: int64(queueSize)}
 }
@@ -73,7 +68,6 @@ func (p *pool) stats() poolStats {
 	return poolStats{Total: total, Active: active, Idle: total - active, Queued: int(p.waiting.Load())}
 }
 
-// stop has nothing to stop: the pool has no goroutines of its own, and
-// every job runs on a connection's goroutine, which serve has waited for
-// before a shutdown stops the pool.
+// stop has nothing to stop: jobs run on connections' goroutines, which
+// serve has waited for.
 func (p *pool) stop() {}

@@ -7,7 +7,8 @@ import (
 )
 
 // Two Linux TCP options that make a connection cheaper for the server
-// (tcp(7)). socket_other.go stands in for them elsewhere. The README's
+// (tcp(7)), and the limit on open files that bounds the connections.
+// socket_other.go stands in for them elsewhere. The README's
 // section on performance has what each saves and what it costs.
 
 // deferAcceptSeconds is how long the kernel keeps a connection that has
@@ -51,4 +52,17 @@ func (c *conn) cork() {
 			syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1)
 		})
 	}
+}
+
+// openFilesLimit is the most files the process may have open: its soft
+// RLIMIT_NOFILE, 0 if it cannot be read. Go raises the soft limit to the
+// hard one as the program starts (package syscall), so this is the
+// `ulimit -Hn` the server was started under. config.go warns when
+// -max-conns passes it.
+func openFilesLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return lim.Cur
 }
