@@ -49,6 +49,11 @@ type conn struct {
 	served int           // answers written on the connection
 	held   int64         // bytes of the body being read or answered, drawn from the server's budget
 
+	ex      exchange  // the request being served, and its answer
+	handler Handler   // what answers ex, on a worker
+	job     func()    // c.answerHandedOver, made once, so that a hand-off allocates nothing
+	done    chan bool // the worker's word that it has answered, and whether the answer was written
+
 	// The connection's own goroutine moves it from state to state; the cap
 	// (server.go) reads the state from another, and may evict an idle
 	// connection. mu guards what they share.
@@ -102,7 +107,8 @@ type exchange struct {
 func (s *server) newConn(rwc net.Conn) *conn {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(rwc)
-	c := &conn{srv: s, rwc: rwc, br: br, deadline: time.Now().Add(s.clientTimeout)}
+	c := &conn{srv: s, rwc: rwc, br: br, deadline: time.Now().Add(s.clientTimeout), done: make(chan bool, 1)}
+	c.job = c.answerHandedOver
 	c.setState(stateNew)
 	return c
 }
@@ -114,9 +120,9 @@ func (s *server) newConn(rwc net.Conn) *conn {
 // waits in br, and is read when its turn comes.
 func (c *conn) serve() {
 	for {
-		ex := &exchange{}
-		if !c.serveRequest(ex) || !ex.keep {
-			c.finish(ex)
+		c.ex = exchange{}
+		if !c.serveRequest(&c.ex) || !c.ex.keep {
+			c.finish(&c.ex)
 			return
 		}
 	}
@@ -327,12 +333,20 @@ func (c *conn) writeContinue() error {
 	return writeContinue(c.rwc)
 }
 
-// answerOnWorker answers ex with h under one of the pool's slots, once
-// one is free; written says whether the answer was written. It reports
-// taken false at once, answering nothing, when the queue is full.
+// answerOnWorker has a worker answer ex with h, and waits until it has;
+// written says whether the answer was written. It reports taken false at
+// once, answering nothing, when the queue is full.
 func (c *conn) answerOnWorker(ex *exchange, h Handler) (written, taken bool) {
-	taken = c.srv.pool.run(func() { written = c.answer(ex, h) })
-	return written, taken
+	c.handler = h
+	if !c.srv.pool.submit(c.job) {
+		return false, false
+	}
+	return <-c.done, true
+}
+
+// answerHandedOver is the job a worker runs: the answer to c.ex.
+func (c *conn) answerHandedOver() {
+	c.done <- c.answer(&c.ex, c.handler)
 }
 
 // answer runs h for ex's request and writes the response it makes, and

@@ -70,10 +70,7 @@ func lowerFieldNames(head []byte) {
 
 // parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
 func (r *Request) parseFields(lines string) error {
-	r.Headers = r.Headers[:0] // the room parseRequestLine made, if the fields fit in it
-	if n := strings.Count(lines, "\n"); n > cap(r.Headers) {
-		r.Headers = make([]Field, 0, n)
-	}
+	r.Headers = make([]Field, 0, strings.Count(lines, "\n"))
 	seenHost := false
 	for lines != "" {
 		var line string

@@ -1,6 +1,9 @@
 package main
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // The pool's size. Handlers here take microseconds, so these are about
 // bursts, not throughput; a worker's job includes writing the response,
@@ -17,41 +20,49 @@ const (
 	defaultQueueSize = 100
 )
 
-// pool bounds the requests answered at once, as stage05's did, but each
-// runs on its connection's goroutine under one of the pool's slots, where
-// stage05 handed it to a worker goroutine and waited: the same bound, the
-// same queue and 503, without a closure, a channel and two goroutine
-// switches per request (final's README has the figures). net/http bounds
-// nothing: every handler runs on its connection's goroutine.
+// pool runs jobs on a fixed number of worker goroutines, fed by a bounded
+// queue. Submitting never blocks: when the queue is full, submit says so at
+// once, and the caller answers 503 rather than make a client wait behind
+// work the server cannot start.
 type pool struct {
-	slots   chan struct{} // holds a token for each request being answered
-	waiting atomic.Int64  // requests waiting for a slot
-	queue   int64         // how many may wait
+	jobs    chan func()
+	workers int
+	active  atomic.Int64 // workers running a job now
+	done    sync.WaitGroup
 }
 
-// newPool returns a pool of workers slots, with room for queueSize
-// requests to wait for one.
+// newPool starts workers goroutines that take jobs from a queue of
+// queueSize. A queue of 0 takes a job only when a worker is free.
 func newPool(workers, queueSize int) *pool {
-	return &pool{slots: make(chan struct{}, workers), queue: int64(queueSize)}
+	p := &pool{jobs: make(chan func(), queueSize), workers: workers}
+	p.done.Add(workers)
+	for range workers {
+		go p.work()
+	}
+	return p
 }
 
-// run runs job on the caller's goroutine once a slot is free, and reports
-// true; or reports false at once, running nothing, when queueSize requests
-// already wait.
-func (p *pool) run(job func()) bool {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		if p.waiting.Add(1) > p.queue {
-			p.waiting.Add(-1)
-			return false
-		}
-		p.slots <- struct{}{}
-		p.waiting.Add(-1)
+// work runs jobs until the queue is closed and empty. Closing the channel
+// is Go's version of the seed's poison pill: one close stops every worker,
+// and each stops only after the jobs queued before it.
+func (p *pool) work() {
+	defer p.done.Done()
+	for job := range p.jobs {
+		p.active.Add(1)
+		job()
+		p.active.Add(-1)
 	}
-	defer func() { <-p.slots }()
-	job()
-	return true
+}
+
+// submit queues job and reports true, or reports false at once if the queue
+// is full.
+func (p *pool) submit(job func()) bool {
+	select {
+	case p.jobs <- job:
+		return true
+	default:
+		return false
+	}
 }
 
 // poolStats is the pool at one moment, named as /metrics reports it.
@@ -64,10 +75,14 @@ type poolStats struct {
 
 // stats may be called at any time, from any goroutine.
 func (p *pool) stats() poolStats {
-	total, active := cap(p.slots), len(p.slots)
-	return poolStats{Total: total, Active: active, Idle: total - active, Queued: int(p.waiting.Load())}
+	active := int(p.active.Load())
+	return poolStats{Total: p.workers, Active: active, Idle: p.workers - active, Queued: len(p.jobs)}
 }
 
-// stop has nothing to stop: jobs run on connections' goroutines, which
-// serve has waited for.
-func (p *pool) stop() {}
+// stop closes the queue and waits until the workers have run every job in
+// it. No one may submit after stop: a send on a closed channel panics, so
+// the caller stops the pool only once no connection can submit any more.
+func (p *pool) stop() {
+	close(p.jobs)
+	p.done.Wait()
+}

@@ -18,62 +18,61 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// blockedPool returns a pool whose slots are all taken by jobs that wait
-// for release, and whose queue is full of requests waiting for a slot.
+// blockedPool returns a pool whose workers are all running jobs that wait
+// for release, and whose queue is full of them.
 func blockedPool(t *testing.T, workers, queueSize int) (p *pool, release func()) {
 	t.Helper()
 	p = newPool(workers, queueSize)
 	gate := make(chan struct{})
-	var running sync.WaitGroup
-	for range workers + queueSize {
-		running.Go(func() { p.run(func() { <-gate }) })
+	eventually(t, "every worker idle", func() bool { return p.stats().Idle == workers })
+	for i := range workers + queueSize {
+		// A queue of 0 takes a job only from a worker already waiting for
+		// one, which a worker that has just started may not be yet.
+		eventually(t, "the job taken", func() bool { return p.submit(func() { <-gate }) })
+		if i < workers { // let a worker take it, so the queue holds only the rest
+			eventually(t, "the job started", func() bool { return p.stats().Active == i+1 })
+		}
 	}
-	eventually(t, "every slot taken, the queue full", func() bool {
-		return p.stats() == poolStats{Total: workers, Active: workers, Idle: 0, Queued: queueSize}
-	})
 	var once sync.Once
 	release = func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(func() { release(); running.Wait() })
+	t.Cleanup(func() { release(); p.stop() })
 	return p, release
 }
 
 func TestPoolRunsEveryJob(t *testing.T) {
 	p := newPool(4, 100)
 	var ran atomic.Int64
-	var callers sync.WaitGroup
 	for range 100 {
-		callers.Go(func() {
-			if !p.run(func() { ran.Add(1) }) {
-				t.Error("run refused with room in the queue")
-			}
-		})
+		if !p.submit(func() { ran.Add(1) }) {
+			t.Fatal("submit refused with room in the queue")
+		}
 	}
-	callers.Wait()
+	p.stop() // waits for every queued job
 	if got := ran.Load(); got != 100 {
 		t.Errorf("ran %d jobs; want 100", got)
 	}
 }
 
-// With every slot taken and the queue full, run says no at once.
-func TestPoolRunNeverWaitsPastTheQueue(t *testing.T) {
+// With every worker busy and the queue full, submit says no at once.
+func TestPoolSubmitNeverBlocks(t *testing.T) {
 	p, release := blockedPool(t, 2, 3)
 	refused := make(chan bool)
-	go func() { refused <- !p.run(func() {}) }()
+	go func() { refused <- !p.submit(func() {}) }()
 	select {
 	case ok := <-refused:
 		if !ok {
-			t.Error("run took a job with the queue full")
+			t.Error("submit accepted a job with the queue full")
 		}
 	case <-time.After(ioTimeout):
-		t.Fatal("run waited with the queue full")
+		t.Fatal("submit blocked with the queue full")
 	}
 	release()
 }
 
 func TestPoolQueueOfZero(t *testing.T) {
 	p, release := blockedPool(t, 1, 0)
-	if p.run(func() {}) {
-		t.Error("run took a job with no queue and the slot taken")
+	if p.submit(func() {}) {
+		t.Error("submit accepted a job with no queue and the worker busy")
 	}
 	release()
 }
@@ -93,6 +92,9 @@ func TestPoolStats(t *testing.T) {
 			}
 		})
 	}
+	if got, want := p.stats(), (poolStats{Total: 3, Active: 3, Idle: 0, Queued: 2}); got != want {
+		t.Errorf("stats while blocked = %+v; want %+v", got, want)
+	}
 	release()
 	readers.Wait()
 	eventually(t, "idle again", func() bool { return p.stats() == poolStats{Total: 3, Active: 0, Idle: 3, Queued: 0} })
@@ -100,12 +102,15 @@ func TestPoolStats(t *testing.T) {
 
 func BenchmarkPool(b *testing.B) {
 	p := newPool(defaultWorkers, defaultQueueSize)
+	defer p.stop()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			for !p.run(func() {}) {
-				// The queue is full: more goroutines run than it holds.
+			done := make(chan struct{})
+			for !p.submit(func() { close(done) }) {
+				// The queue is full: more goroutines submit than it holds.
 			}
+			<-done
 		}
 	})
 }

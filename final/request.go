@@ -57,15 +57,6 @@ type Request struct {
 	chunked       bool  // Transfer-Encoding: chunked
 }
 
-// requestSpace is a Request with room for the fields of a request that has
-// few, as most have (curl sends 3, a browser 10 to 15), allocated as one:
-// one allocation less for each request. parseFields gives more a slice of
-// their own.
-type requestSpace struct {
-	Request
-	fields [16]Field
-}
-
 // readRequest reads one request, head and body, from br.
 func readRequest(br *bufio.Reader) (*Request, error) {
 	req, err := readRequestHead(br)
@@ -232,9 +223,7 @@ func parseRequestLine(line string) (*Request, error) {
 	if !isToken(method) || strings.ToUpper(method) != method {
 		return nil, badRequest("method is not an uppercase token", method)
 	}
-	space := &requestSpace{Request: Request{Method: method, Target: target}}
-	req := &space.Request
-	req.Headers = space.fields[:0]
+	req := &Request{Method: method, Target: target}
 	var err error
 	if req.Version, err = parseVersion(version); err != nil {
 		return nil, err
