@@ -335,7 +335,9 @@ func (c *conn) writeContinue() error {
 
 // answerOnWorker has a worker answer ex with h, and waits until it has;
 // written says whether the answer was written. It reports taken false at
-// once, answering nothing, when the queue is full.
+// once, answering nothing, when the queue is full. ex is &c.ex, the
+// connection's own, where the worker's job finds it: nothing is allocated
+// to hand it over.
 func (c *conn) answerOnWorker(ex *exchange, h Handler) (written, taken bool) {
 	c.handler = h
 	if !c.srv.pool.submit(c.job) {
