@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -37,58 +36,6 @@ func quietLogs(b *testing.B) {
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	b.Cleanup(func() { slog.SetDefault(old) })
-}
-
-// startRaw serves this server's routes on a free port, with the defaults.
-func startRaw(b *testing.B) string {
-	return startServing(b, newAppServer(defaultWorkers, defaultQueueSize, settings{}))
-}
-
-// netHTTPHandler serves this server's routes with net/http: the same
-// handler functions make the same bodies, and the answers are counted the
-// same way, so the difference is the HTTP machinery.
-func netHTTPHandler(p *pool, m *metrics) http.Handler {
-	rt := newServer(routes(embeddedFiles()), p, m, settings{}).router
-	mux := http.NewServeMux()
-	for _, path := range []string{"/", "/api/hello", "/about", "/health", "/metrics"} {
-		h := rt.routes[path]["GET"]
-		pattern := "GET " + path
-		if path == "/" {
-			pattern += "{$}" // the home page only, as the router has it
-		}
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			resp := h(&Request{Method: r.Method, Path: r.URL.Path, Version: "HTTP/1.1"})
-			m.record(r.URL.Path, resp.Status, false)
-			w.Header().Set("Content-Type", resp.ContentType)
-			w.Header().Set("Server", serverName)
-			w.WriteHeader(resp.Status)
-			w.Write(resp.Body)
-		})
-	}
-	return mux
-}
-
-// serveNetHTTP serves the routes with net/http on ln until it is closed:
-// with keep-alives off, one request per connection, as this server does
-// with -keepalive=false; with them on, as it does by default.
-func serveNetHTTP(ln net.Listener, keepAlive bool) *http.Server {
-	p, m := newPool(defaultWorkers, defaultQueueSize), newMetrics()
-	srv := &http.Server{Handler: netHTTPHandler(p, m)}
-	srv.RegisterOnShutdown(p.stop)
-	srv.SetKeepAlivesEnabled(keepAlive)
-	go srv.Serve(ln)
-	return srv
-}
-
-// startNetHTTP serves the routes with net/http on a free port.
-func startNetHTTP(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := serveNetHTTP(ln, false)
-	b.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
 }
 
 // fetch sends one request on a fresh connection, reads the whole answer,
@@ -176,18 +123,6 @@ func TestNetHTTPBaseline(t *testing.T) {
 	}
 	slog.Info("exited cleanly")
 	os.Exit(0)
-}
-
-// startNetHTTPProcess runs the net/http baseline in a process of its own,
-// with keep-alives on or off.
-func startNetHTTPProcess(t testing.TB, keepAlive bool) *process {
-	mode := "close"
-	if keepAlive {
-		mode = "keep-alive"
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNetHTTPBaseline$")
-	cmd.Env = append(os.Environ(), "NETHTTP_BASELINE="+mode)
-	return startProcess(t, cmd)
 }
 
 // processCPU is the CPU time, user and system, that process pid has used,

@@ -6,11 +6,19 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -188,4 +196,197 @@ func (k *kept) ended() bool {
 	k.conn.SetReadDeadline(time.Now().Add(ioTimeout))
 	rest, err := io.ReadAll(k.br)
 	return err == nil && len(rest) == 0
+}
+
+// The server as a process of its own, built once per test run, for the
+// tests that send it real signals.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binary builds this stage once per test run and returns its path.
+func binary(t testing.TB) string {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("shutdown tests send Unix signals")
+	}
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "stage07-bin"); binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "server"), ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building the server: %v", binErr)
+	}
+	return filepath.Join(binDir, "server")
+}
+
+// process is the server running as its own process.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string     // 127.0.0.1 and the port it listens on
+	log    *logLines  // what it has logged so far
+	read   int        // how many lines of log waitForLog has read
+	exited chan error // its exit, once its log has ended
+}
+
+// logLines collects a process's log as it comes. It never makes the
+// process wait: a log write that blocked would stall the server under test.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+	ended bool
+	more  chan struct{} // has a value when lines were added or the log ended
+}
+
+func (l *logLines) add(line string, ended bool) {
+	l.mu.Lock()
+	if !ended {
+		l.lines = append(l.lines, line)
+	}
+	l.ended = l.ended || ended
+	l.mu.Unlock()
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+}
+
+// since returns the lines after the first n, and whether the log has ended.
+func (l *logLines) since(n int) ([]string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lines[n:], l.ended
+}
+
+// startBinary runs the server on a free port with -slow and args.
+func startBinary(t testing.TB, args ...string) *process {
+	t.Helper()
+	return startBinaryAt(t, binary(t), args...)
+}
+
+// startBinaryAt runs the server built at bin.
+func startBinaryAt(t testing.TB, bin string, args ...string) *process {
+	t.Helper()
+	return startProcess(t, exec.Command(bin, append([]string{"-port", "0", "-slow"}, args...)...))
+}
+
+// startProcess starts cmd and waits until it logs that it is listening.
+func startProcess(t testing.TB, cmd *exec.Cmd) *process {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, log: &logLines{more: make(chan struct{}, 1)}, exited: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.log.add(sc.Text(), false)
+		}
+		p.log.add("", true)
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	line := p.waitForLog(t, "listening on ")
+	port := listeningPort.FindStringSubmatch(line)
+	if port == nil {
+		t.Fatalf("no port in %q", line)
+	}
+	p.addr = "127.0.0.1:" + port[1]
+	return p
+}
+
+// listeningPort finds the port in the log line "listening on [::]:8080".
+var listeningPort = regexp.MustCompile(`listening on \S*:(\d+)`)
+
+// waitForLog reads the log on from where it last stopped until a line
+// contains want, and returns that line.
+func (p *process) waitForLog(t testing.TB, want string) string {
+	t.Helper()
+	timeout := time.After(ioTimeout)
+	for {
+		lines, ended := p.log.since(p.read)
+		for _, line := range lines {
+			p.read++
+			if strings.Contains(line, want) {
+				return line
+			}
+		}
+		if ended {
+			t.Fatalf("the log ended without %q", want)
+		}
+		select {
+		case <-p.log.more:
+		case <-timeout:
+			t.Fatalf("no %q in the log after %v", want, ioTimeout)
+		}
+	}
+}
+
+// signal sends sig to the server.
+func (p *process) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exitCode waits for the server to exit, at most within, and returns its
+// exit code.
+func (p *process) exitCode(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(within):
+		t.Fatalf("the server did not exit within %v", within)
+		return -1
+	}
+}
+
+// getAsync sends GET path on its own connection and delivers the status,
+// or 0 if the request failed.
+func getAsync(addr, path string) <-chan int {
+	status := make(chan int, 1)
+	go func() { status <- getStatus(addr, path) }()
+	return status
+}
+
+// activeWorkers reads active_workers from /metrics, which is answered even
+// when every worker is busy.
+func activeWorkers(t *testing.T, addr string) int {
+	t.Helper()
+	_, body := getPath(t, addr, "/metrics")
+	var m metricsBody
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.WorkerPool["active_workers"]
 }
