@@ -61,6 +61,8 @@ type conn struct {
 	state     connState
 	deadline  time.Time // when the request being read must have arrived whole
 	idleSince time.Time // when it last went idle
+	readBy    time.Time // the read deadline set on rwc now (setReadDeadline); zero for none
+	writeBy   time.Time // the write deadline set on rwc now (setWriteDeadline)
 }
 
 // connState is where a connection is in its life, and says how long its
@@ -106,8 +108,8 @@ type exchange struct {
 // arrive within the client timeout from now.
 func (s *server) newConn(rwc net.Conn) *conn {
 	br := readers.Get().(*bufio.Reader)
-	br.Reset(rwc)
 	c := &conn{srv: s, rwc: rwc, br: br, deadline: time.Now().Add(s.clientTimeout), done: make(chan bool, 1)}
+	br.Reset(c) // its reads come through c.Read, which sets their deadline
 	c.job = c.answerHandedOver
 	c.setState(stateNew)
 	return c
@@ -207,8 +209,29 @@ func (c *conn) setState(st connState) bool {
 	case st == stateActive && c.served > 0:
 		c.deadline = time.Now().Add(c.srv.clientTimeout)
 	}
-	c.setReadDeadline()
 	return true
+}
+
+// Read is br's read from rwc, under the deadline the state gives. Most
+// requests arrive whole with their first byte, read while idle: the
+// client timeout reaches the socket only for one that needs a second read.
+func (c *conn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.setReadDeadline()
+	c.mu.Unlock()
+	return c.rwc.Read(p)
+}
+
+// setLazily keeps the deadline set on the socket while the one wanted is
+// later by less than 1% of its timeout, as nginx keeps its timers
+// (NGX_TIMER_LAZY_DELAY): each setting is a timer update in the runtime.
+// A timeout may end up to 1% sooner, never later.
+func setLazily(set *time.Time, want time.Time, timeout time.Duration, apply func(time.Time) error) {
+	if !set.IsZero() && !set.After(want) && want.Sub(*set) < timeout/100 {
+		return
+	}
+	apply(want)
+	*set = want
 }
 
 // setReadDeadline sets when the connection's next read must end, as its
@@ -217,11 +240,12 @@ func (c *conn) setState(st connState) bool {
 // to begin, new or idle, waits idleGrace at most (shutdown.go).
 func (c *conn) setReadDeadline() {
 	var end time.Time
+	timeout := c.srv.clientTimeout
 	switch c.state {
 	case stateNew, stateActive:
 		end = c.deadline
 	case stateIdle:
-		end = c.idleSince.Add(c.srv.idleTimeout)
+		end, timeout = c.idleSince.Add(c.srv.idleTimeout), c.srv.idleTimeout
 	case stateEvicted:
 		end = time.Unix(1, 0) // long past: the read ends at once
 	}
@@ -234,7 +258,12 @@ func (c *conn) setReadDeadline() {
 			end = grace
 		}
 	}
-	c.rwc.SetReadDeadline(end)
+	setLazily(&c.readBy, end, timeout, c.rwc.SetReadDeadline)
+}
+
+// setWriteDeadline gives the next write the write timeout from now.
+func (c *conn) setWriteDeadline() {
+	setLazily(&c.writeBy, time.Now().Add(c.srv.writeTimeout), c.srv.writeTimeout, c.rwc.SetWriteDeadline)
 }
 
 // drain applies a shutdown that has just begun to the connection: if it
@@ -329,7 +358,7 @@ func (c *conn) releaseBody() {
 
 // writeContinue sends the interim 100 Continue, within the write timeout.
 func (c *conn) writeContinue() error {
-	c.rwc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
+	c.setWriteDeadline()
 	return writeContinue(c.rwc)
 }
 
@@ -415,7 +444,7 @@ func (c *conn) respond(ex *exchange) bool {
 	ex.keep = c.persists(ex)
 	c.record(ex)
 	withBody := !ex.head
-	c.rwc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
+	c.setWriteDeadline()
 	if !ex.keep {
 		c.cork() // the last response and the FIN after it leave as one segment
 	}
