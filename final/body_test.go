@@ -104,7 +104,7 @@ func TestBodySemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := readRequestHead(bufio.NewReader(strings.NewReader(reqBytes(tt.head))))
+			req, err := readRequestHead(bufio.NewReader(strings.NewReader(reqBytes(tt.head))), new(Request))
 			if err != nil {
 				t.Fatalf("readRequestHead(%q) = %v", tt.head, err)
 			}
@@ -138,7 +138,7 @@ func TestReadBodyInvites(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := bufio.NewReader(strings.NewReader(tt.raw))
-			req, err := readRequestHead(br)
+			req, err := readRequestHead(br, new(Request))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +159,7 @@ func TestReadBodyInvites(t *testing.T) {
 	t.Run("invite_error_stops_the_read", func(t *testing.T) {
 		raw := reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello"
 		br := bufio.NewReader(strings.NewReader(raw))
-		req, _ := readRequestHead(br)
+		req, _ := readRequestHead(br, new(Request))
 		broken := errors.New("write failed")
 		if err := req.readBody(br, func() error { return broken }, nil); !errors.Is(err, broken) || req.Body != nil {
 			t.Errorf("readBody = %v, body %q; want %v and no body", err, req.Body, broken)
@@ -184,7 +184,7 @@ func TestReadBodyReserves(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := bufio.NewReader(strings.NewReader(tt.raw))
-			req, err := readRequestHead(br)
+			req, err := readRequestHead(br, new(Request))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +205,7 @@ func TestReadBodyReserves(t *testing.T) {
 	t.Run("refusal_ends_the_read_uninvited", func(t *testing.T) {
 		raw := reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: 5") + "hello"
 		br := bufio.NewReader(strings.NewReader(raw))
-		req, _ := readRequestHead(br)
+		req, _ := readRequestHead(br, new(Request))
 		full := errors.New("no room")
 		invited := false
 		err := req.readBody(br, func() error { invited = true; return nil }, func(int64) error { return full })

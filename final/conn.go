@@ -50,6 +50,7 @@ type conn struct {
 	held   int64         // bytes of the body being read or answered, drawn from the server's budget
 
 	ex      exchange  // the request being served, and its answer
+	req     Request   // ex.req, read anew for each request: no handler keeps it once it has answered
 	handler Handler   // what answers ex, on a worker
 	job     func()    // c.answerHandedOver, made once, so that a hand-off allocates nothing
 	done    chan bool // the worker's word that it has answered, and whether the answer was written
@@ -307,7 +308,7 @@ func (c *conn) evict() bool {
 // body is read, or a 100 Continue invites it. req is nil when the head
 // could not be read.
 func (c *conn) readRequest() (*Request, Handler, error) {
-	req, err := readRequestHead(c.br)
+	req, err := readRequestHead(c.br, &c.req)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,9 @@
 package main
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Header fields: "name: value" lines (RFC 9112 §5), their names, their
 // values, and the one field every HTTP/1.1 request needs, Host (§3.2).
@@ -70,7 +73,7 @@ func lowerFieldNames(head []byte) {
 
 // parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
 func (r *Request) parseFields(lines string) error {
-	r.Headers = make([]Field, 0, strings.Count(lines, "\n"))
+	r.Headers = slices.Grow(r.Headers, strings.Count(lines, "\n"))
 	seenHost := false
 	for lines != "" {
 		var line string

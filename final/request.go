@@ -59,7 +59,7 @@ type Request struct {
 
 // readRequest reads one request, head and body, from br.
 func readRequest(br *bufio.Reader) (*Request, error) {
-	req, err := readRequestHead(br)
+	req, err := readRequestHead(br, new(Request))
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +74,12 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 // and the next request can be read into it without allocating.
 var headBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// readRequestHead reads the request line and the header fields, and checks
-// that the body's length can be known (body.go), but does not read the
-// body. It returns errNoRequest if br ends before a first byte, and a
-// headRequestError if a HEAD request's head is refused.
-func readRequestHead(br *bufio.Reader) (*Request, error) {
+// readRequestHead reads the request line and the header fields into req,
+// in place of what it held, and checks that the body's length can be known
+// (body.go), but does not read the body. It returns errNoRequest if br
+// ends before a first byte, and a headRequestError if a HEAD request's
+// head is refused.
+func readRequestHead(br *bufio.Reader, req *Request) (*Request, error) {
 	first, err := br.Peek(1)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoRequest, err)
@@ -96,7 +97,7 @@ func readRequestHead(br *bufio.Reader) (*Request, error) {
 	if err != nil {
 		return nil, refusedHead(head, err)
 	}
-	req, err := parseHead(head)
+	req, err = parseHead(head, req)
 	if err != nil {
 		return nil, refusedHead(head, err)
 	}
@@ -121,13 +122,13 @@ func refusedHead(head []byte, err error) error {
 }
 
 // parseHead parses head, the request line and the field lines that
-// readHead read, into a Request.
-func parseHead(head []byte) (*Request, error) {
+// readHead read, into req.
+func parseHead(head []byte, req *Request) (*Request, error) {
 	// Lowering the field names in place, before the one conversion to
 	// string below, lets every string of the Request share that one copy.
 	lowerFieldNames(head)
 	line, fields, _ := strings.Cut(string(head), "\n")
-	req, err := parseRequestLine(line)
+	req, err := parseRequestLine(line, req)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,7 @@ func readLine(br *bufio.Reader, dst []byte, limit int, tooLong error) ([]byte, i
 
 // parseRequestLine splits "GET /a?b HTTP/1.1" into its method, target and
 // version, separated by exactly one space each (RFC 9112 §3).
-func parseRequestLine(line string) (*Request, error) {
+func parseRequestLine(line string, req *Request) (*Request, error) {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, version, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || method == "" || target == "" || strings.Contains(version, " ") {
@@ -223,7 +224,7 @@ func parseRequestLine(line string) (*Request, error) {
 	if !isToken(method) || strings.ToUpper(method) != method {
 		return nil, badRequest("method is not an uppercase token", method)
 	}
-	req := &Request{Method: method, Target: target}
+	*req = Request{Method: method, Target: target, Headers: req.Headers[:0]} // the array of its fields kept, to fill again
 	var err error
 	if req.Version, err = parseVersion(version); err != nil {
 		return nil, err

@@ -555,7 +555,7 @@ func TestRefusedHeadKnowsHEAD(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := readRequestHead(bufio.NewReader(strings.NewReader(tt.raw)))
+			_, err := readRequestHead(bufio.NewReader(strings.NewReader(tt.raw)), new(Request))
 			if err == nil {
 				t.Fatalf("readRequestHead(%.40q) = nil error; want a refusal", tt.raw)
 			}
