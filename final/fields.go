@@ -1,9 +1,6 @@
 package main
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Header fields: "name: value" lines (RFC 9112 §5), their names, their
 // values, and the one field every HTTP/1.1 request needs, Host (§3.2).
@@ -73,7 +70,9 @@ func lowerFieldNames(head []byte) {
 
 // parseFields reads "name: value" lines (RFC 9112 §5) into r.Headers.
 func (r *Request) parseFields(lines string) error {
-	r.Headers = slices.Grow(r.Headers, strings.Count(lines, "\n"))
+	if n := strings.Count(lines, "\n"); cap(r.Headers) < n { // else the last request's array is big enough
+		r.Headers = make([]Field, 0, n)
+	}
 	seenHost := false
 	for lines != "" {
 		var line string
