@@ -159,7 +159,19 @@ func home(*Request) *Response {
 }
 
 // hello answers /api/hello with a JSON greeting that echoes the request.
+// Its route sends it only GET /api/hello (HEAD runs as GET), so the answer
+// never changes: it is encoded once, not for every request.
 func hello(req *Request) *Response {
+	if req.Method == "GET" && req.Path == "/api/hello" {
+		return helloAnswer
+	}
+	return greeting(req)
+}
+
+var helloAnswer = greeting(&Request{Method: "GET", Path: "/api/hello"})
+
+// greeting is hello's answer to req.
+func greeting(req *Request) *Response {
 	return jsonResponse(200, struct {
 		Message string `json:"message"`
 		Method  string `json:"method"`
