@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -125,6 +126,67 @@ func TestNetHTTPBaseline(t *testing.T) {
 	os.Exit(0)
 }
 
+// TestGoFloor is not a test: bench/compare.sh runs the test binary with
+// GO_FLOOR set, to run this as the least a Go server can do to answer GET
+// /api/hello: a goroutine per connection that reads each head to its empty
+// line and writes the same bytes, with no parsing, deadline, limit or
+// pool. Beside nginx, it is what Go's runtime costs before any HTTP work:
+// the floor under this server's cost. It knows just enough to close after
+// a request that says "Connection: close", spelled as wrk spells it, and
+// to say so, as wrk expects.
+func TestGoFloor(t *testing.T) {
+	if os.Getenv("GO_FLOOR") == "" {
+		t.Skip("the Go floor of bench/compare.sh")
+	}
+	body := hello(&Request{Method: "GET", Path: "/api/hello"}).Body
+	answer := func(fields string) []byte {
+		return fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s", len(body), fields, body)
+	}
+	kept, last := answer(""), answer("Connection: close\r\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.Info("listening on " + ln.Addr().String())
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			for closing := false; !closing; {
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					if len(line) <= 2 {
+						break
+					}
+					closing = closing || bytes.HasPrefix(line, []byte("Connection: close"))
+				}
+				reply := kept
+				if closing {
+					reply = last
+				}
+				if _, err := conn.Write(reply); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// startFloorProcess runs TestGoFloor, the Go floor, in a process of its
+// own.
+func startFloorProcess(b *testing.B) *process {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestGoFloor$")
+	cmd.Env = append(os.Environ(), "GO_FLOOR=1")
+	return startProcess(b, cmd)
+}
+
 // processCPU is the CPU time, user and system, that process pid has used,
 // from /proc/PID/stat, whose utime and stime count clock ticks of 1/100 s
 // (USER_HZ on Linux).
@@ -149,7 +211,8 @@ type serverUnderTest struct {
 
 // BenchmarkServerCPU runs each server in a process of its own and reports
 // the CPU time that process spent per request: the server's cost alone,
-// without the client's, on the same machine and in the same run. Two
+// without the client's, on the same machine and in the same run, beside
+// the Go floor (TestGoFloor), the least any Go server could cost. Two
 // workloads, GET /api/hello from many clients at once:
 //
 //   - close: a fresh connection for each request, Connection: close, as
@@ -179,10 +242,12 @@ func BenchmarkServerCPU(b *testing.B) {
 				return startBinary(b, "-log-level", "warn", "-keepalive=false", "-defer-accept")
 			}},
 			{"go-raw-with-request-log", func(b *testing.B) *process { return startBinary(b, "-keepalive=false") }},
+			{"go-floor", startFloorProcess},
 		}, runClose},
 		{"keep-alive", []serverUnderTest{
 			{"net-http", func(b *testing.B) *process { return startNetHTTPProcess(b, true) }},
 			{"go-raw", func(b *testing.B) *process { return startBinary(b, "-log-level", "warn") }},
+			{"go-floor", startFloorProcess},
 		}, runKeepAlive},
 	}
 	for _, w := range workloads {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# compare.sh: the final server beside net/http and nginx, under wrk, on this
-# machine, in one run. Each server runs as a process of its own on
+# compare.sh: the final server beside net/http and nginx, and beside the
+# least a Go server can cost (the Go floor), under wrk, on this machine, in
+# one run. Each server runs as a process of its own on
 # 127.0.0.1 and answers GET /api/hello with the same body; wrk loads one
 # server at a time, in alternating rounds, and the script reads each
 # server's CPU time from /proc before and after each round. The claim is
@@ -131,6 +132,14 @@ pids+=($!)
 nethttp_pid=$!
 nethttp_addr=$(wait_for_log "$nethttp_pid" "$tmp/nethttp.log")
 
+# The Go floor, in the same test binary (TestGoFloor): a goroutine per
+# connection writing fixed bytes, with no HTTP work; what Go's runtime
+# costs beside nginx before this server does anything.
+(cd "$root/final" && GO_FLOOR=1 exec "$tmp/final.test" -test.run='^TestGoFloor$') 2>"$tmp/floor.log" &
+pids+=($!)
+floor_pid=$!
+floor_addr=$(wait_for_log "$floor_pid" "$tmp/floor.log")
+
 # get writes to stdout the raw answer of server $1 (host:port) to
 # GET $path on a fresh connection, Connection: close. Bash's /dev/tcp: no
 # client besides wrk is needed.
@@ -242,12 +251,12 @@ for attempt in 1 2 3 4 5; do
 	fi
 done
 
-# The same body from all three, checked byte for byte; the heads differ
+# The same body from all four, checked byte for byte; the heads differ
 # (each server names itself, nginx adds Connection: keep-alive to a kept
-# answer), and their sizes are printed.
-servers=(final net/http nginx)
-declare -A addr=([final]=$final_addr [net/http]=$nethttp_addr [nginx]=$nginx_addr)
-declare -A main_pid=([final]=$final_pid [net/http]=$nethttp_pid [nginx]=$nginx_pid)
+# answer, the floor sends the fewest fields), and their sizes are printed.
+servers=(final net/http nginx go-floor)
+declare -A addr=([final]=$final_addr [net/http]=$nethttp_addr [nginx]=$nginx_addr [go-floor]=$floor_addr)
+declare -A main_pid=([final]=$final_pid [net/http]=$nethttp_pid [nginx]=$nginx_pid [go-floor]=$floor_pid)
 for s in "${servers[@]}"; do
 	f=$tmp/${s//\//}.response
 	get "${addr[$s]}" >"$f"
@@ -260,7 +269,7 @@ for s in "${servers[@]}"; do
 	printf '%-9s %-16s pid %-8s %s\n' "$s" "${addr[$s]}" "${main_pid[$s]}" \
 		"GET $path: 200, head $(($(wc -c <"$f") - $(wc -c <"$f.body"))) bytes with Connection: close, body $(wc -c <"$f.body") bytes"
 done
-echo "the same $(wc -c <"$tmp/body")-byte body from all three, here on one line: $(tr -d '\n' <"$tmp/body" | tr -s ' ')"
+echo "the same $(wc -c <"$tmp/body")-byte body from all four, here on one line: $(tr -d '\n' <"$tmp/body" | tr -s ' ')"
 echo
 
 # --- Measure --------------------------------------------------------------
@@ -307,15 +316,15 @@ run_wrk() {
 }
 
 # ratio_line prints final's CPU per request over nginx's and net/http's in
-# round $1 of workload $2.
+# round $1 of workload $2, and the Go floor's over nginx's.
 ratio_line() {
 	awk -F '\t' -v r="$1" -v w="$2" '$1 == r && $2 == w { cpu[$3] = $6 }
-		END { printf "  final'\''s CPU per request: %.2f x nginx'\''s, %.2f x net/http'\''s\n", cpu["final"] / cpu["nginx"], cpu["final"] / cpu["net/http"] }' "$tmp/results"
+		END { printf "  final'\''s CPU per request: %.2f x nginx'\''s, %.2f x net/http'\''s; the Go floor'\''s: %.2f x nginx'\''s\n", cpu["final"] / cpu["nginx"], cpu["final"] / cpu["net/http"], cpu["go-floor"] / cpu["nginx"] }' "$tmp/results"
 }
 
 # Rounds alternate: each round loads every server once in each workload,
 # and the order of the servers rotates from one round to the next, so that
-# a change in the machine's load during the run falls on all three.
+# a change in the machine's load during the run falls on all four.
 : >"$tmp/results"
 for ((round = 1; round <= rounds; round++)); do
 	order=()
@@ -350,21 +359,24 @@ awk -F '\t' '
 	}
 	END {
 		# µ is two bytes, and awk pads bytes: one space more after it.
-		printf "%-11s %-9s %-19s %-18s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "final/nginx", "final/net/http"
+		printf "%-11s %-9s %-19s %-18s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "x nginx's", "x net/http's"
 		n = split("keep-alive close", workloads, " ")
-		split("final net/http nginx", servers, " ")
+		m = split("final net/http nginx go-floor", servers, " ")
 		for (i = 1; i <= n; i++) {
 			w = workloads[i]
 			for (r in rounds) {
-				keep(w SUBSEP "vs nginx", cpu[r, w, "final"] / cpu[r, w, "nginx"])
-				keep(w SUBSEP "vs net/http", cpu[r, w, "final"] / cpu[r, w, "net/http"])
+				keep(w SUBSEP "final vs nginx", cpu[r, w, "final"] / cpu[r, w, "nginx"])
+				keep(w SUBSEP "final vs net/http", cpu[r, w, "final"] / cpu[r, w, "net/http"])
+				keep(w SUBSEP "go-floor vs nginx", cpu[r, w, "go-floor"] / cpu[r, w, "nginx"])
 			}
-			for (j = 1; j <= 3; j++) {
+			for (j = 1; j <= m; j++) {
 				s = servers[j]
 				k = w SUBSEP s
 				ratios = "-                 -"
 				if (s == "final")
-					ratios = sprintf("%-17s %s", span(lo[w, "vs nginx"], hi[w, "vs nginx"], "%.2f"), span(lo[w, "vs net/http"], hi[w, "vs net/http"], "%.2f"))
+					ratios = sprintf("%-17s %s", span(lo[w, "final vs nginx"], hi[w, "final vs nginx"], "%.2f"), span(lo[w, "final vs net/http"], hi[w, "final vs net/http"], "%.2f"))
+				if (s == "go-floor")
+					ratios = sprintf("%-17s -", span(lo[w, "go-floor vs nginx"], hi[w, "go-floor vs nginx"], "%.2f"))
 				printf "%-11s %-9s %-19s %-17s %s\n", w, s, span(lo[k, "rate"], hi[k, "rate"], "%.0f"), span(lo[k, "cpu"], hi[k, "cpu"], "%.1f"), ratios
 			}
 		}
