@@ -11,17 +11,29 @@
 #   bash final/bench/compare.sh          from the repository's root
 #   ./compare.sh                         from final/bench
 #   ROUNDS=5 DURATION=10s CONNS=100 THREADS=2 ./compare.sh
+#   PIN=0 ./compare.sh                   servers and wrk on any CPU
+#
+# On a machine with two CPUs or more, every server runs on one CPU and wrk
+# on another (taskset, from util-linux): each server has one core, as
+# nginx's one worker does, and does not share it with wrk. A Go server
+# then runs Go code on one thread at a time, since its GOMAXPROCS follows
+# the CPUs it may use, as in a container given one CPU. With PIN=0 they
+# run anywhere: the Go servers take both cores, beside wrk, and Go's
+# scheduler spends CPU looking for work on the second that nginx, with one
+# thread, never spends. The two answer different questions; both are
+# worth a run.
 #
 # Needs Go, wrk and nginx (Debian: apt-get install wrk nginx). It starts
 # nginx itself, with a configuration of its own in a scratch directory;
 # never as a system service. Every server it starts is stopped on exit.
-# GOMAXPROCS, if set, reaches the two Go servers as it is.
+# GOMAXPROCS, if set, reaches the Go servers as it is.
 set -euo pipefail
 
 rounds=${ROUNDS:-3}
 duration=${DURATION:-5s}
 conns=${CONNS:-50}
 threads=${THREADS:-1}
+pin=${PIN:-1}
 path=/api/hello
 
 # The repository's root, from where this file lives: the script runs from
@@ -52,6 +64,25 @@ if ! [[ $rounds =~ ^[1-9][0-9]*$ && $conns =~ ^[1-9][0-9]*$ && $threads =~ ^[1-9
 	die "ROUNDS, CONNS and THREADS must be whole numbers above 0"
 fi
 ((conns >= threads)) || die "CONNS ($conns) must be at least THREADS ($threads): wrk gives each thread its share"
+
+# on_server and on_wrk run a command on the CPU its side was given, or
+# anywhere: the first two CPUs this script may use (a container's cpuset
+# may not start at 0).
+on_server=() on_wrk=() pinning="none: servers and wrk on any CPU" cpus=()
+IFS=, read -ra ranges <<<"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"
+for r in "${ranges[@]}"; do
+	for ((c = ${r%-*}; c <= ${r#*-}; c++)); do
+		cpus+=("$c")
+	done
+done
+if [[ $pin != 0 ]]; then
+	if ((${#cpus[@]} < 2)) || ! command -v taskset >/dev/null; then
+		pinning="none: pinning needs two CPUs and taskset (util-linux)"
+	else
+		on_server=(taskset -c "${cpus[0]}") on_wrk=(taskset -c "${cpus[1]}")
+		pinning="every server on CPU ${cpus[0]}, wrk on CPU ${cpus[1]} (PIN=0: none)"
+	fi
+fi
 
 tmp=$(mktemp -d)
 pids=() # every server started, to stop on exit
@@ -87,6 +118,7 @@ echo "load:     $(cut -d ' ' -f 1-3 /proc/loadavg) (1, 5, 15 min), before the ru
 echo "go:       $(go version)${GOMAXPROCS:+, GOMAXPROCS=$GOMAXPROCS}"
 echo "nginx:    $("$nginx" -v 2>&1)"
 echo "wrk:      $(wrk --version 2>&1 | head -n 1 || true)"
+echo "pinning:  $pinning"
 echo "workload: GET $path; ROUNDS=$rounds, DURATION=$duration per server and workload, wrk -t$threads -c$conns"
 echo
 
@@ -120,14 +152,14 @@ wait_for_log() {
 # The final server with its defaults, on a free port (-port 0), the request
 # log off (-log-level warn), as net/http and nginx log no request either.
 # The line "listening on ADDR" is written at every level.
-"$tmp/final" -host 127.0.0.1 -port 0 -log-level warn 2>"$tmp/final.log" &
+"${on_server[@]}" "$tmp/final" -host 127.0.0.1 -port 0 -log-level warn 2>"$tmp/final.log" &
 pids+=($!)
 final_pid=$!
 final_addr=$(wait_for_log "$final_pid" "$tmp/final.log")
 
 # net/http, with keep-alives on as its default is, in the test binary.
 # It logs "listening on ADDR" with a free port.
-(cd "$root/final" && NETHTTP_BASELINE=keep-alive exec "$tmp/final.test" -test.run='^TestNetHTTPBaseline$') 2>"$tmp/nethttp.log" &
+(cd "$root/final" && NETHTTP_BASELINE=keep-alive exec "${on_server[@]}" "$tmp/final.test" -test.run='^TestNetHTTPBaseline$') 2>"$tmp/nethttp.log" &
 pids+=($!)
 nethttp_pid=$!
 nethttp_addr=$(wait_for_log "$nethttp_pid" "$tmp/nethttp.log")
@@ -135,7 +167,7 @@ nethttp_addr=$(wait_for_log "$nethttp_pid" "$tmp/nethttp.log")
 # The Go floor, in the same test binary (TestGoFloor): a goroutine per
 # connection writing fixed bytes, with no HTTP work; what Go's runtime
 # costs beside nginx before this server does anything.
-(cd "$root/final" && GO_FLOOR=1 exec "$tmp/final.test" -test.run='^TestGoFloor$') 2>"$tmp/floor.log" &
+(cd "$root/final" && GO_FLOOR=1 exec "${on_server[@]}" "$tmp/final.test" -test.run='^TestGoFloor$') 2>"$tmp/floor.log" &
 pids+=($!)
 floor_pid=$!
 floor_addr=$(wait_for_log "$floor_pid" "$tmp/floor.log")
@@ -216,7 +248,7 @@ http {
 EOF
 	# -e: the error log from the start, before the configuration is read
 	# (nginx 1.19.5 and later); -p: a prefix in the scratch directory.
-	"$nginx" -p "$tmp/nginx" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
+	"${on_server[@]}" "$nginx" -p "$tmp/nginx" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
 	pids+=($!)
 	nginx_pid=$!
 }
@@ -298,7 +330,7 @@ run_wrk() {
 		header=(-H 'Connection: close')
 	fi
 	before=$(cpu_ticks "$server")
-	out=$(wrk -t"$threads" -c"$conns" -d"$duration" "${header[@]}" "http://${addr[$server]}$path")
+	out=$("${on_wrk[@]}" wrk -t"$threads" -c"$conns" -d"$duration" "${header[@]}" "http://${addr[$server]}$path")
 	after=$(cpu_ticks "$server")
 	requests=$(awk '/ requests in / { print $1 }' <<<"$out")
 	rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -359,7 +391,7 @@ awk -F '\t' '
 	}
 	END {
 		# µ is two bytes, and awk pads bytes: one space more after it.
-		printf "%-11s %-9s %-19s %-18s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "x nginx's", "x net/http's"
+		printf "%-11s %-9s %-19s %-18s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "CPU vs nginx", "CPU vs net/http"
 		n = split("keep-alive close", workloads, " ")
 		m = split("final net/http nginx go-floor", servers, " ")
 		for (i = 1; i <= n; i++) {
