@@ -354,6 +354,16 @@ ratio_line() {
 		END { printf "  final'\''s CPU per request: %.2f x nginx'\''s, %.2f x net/http'\''s; the Go floor'\''s: %.2f x nginx'\''s\n", cpu["final"] / cpu["nginx"], cpu["final"] / cpu["net/http"], cpu["go-floor"] / cpu["nginx"] }' "$tmp/results"
 }
 
+# A second of each workload warms every server first, uncounted, so that
+# no round measures a cold start: a heap and goroutine stacks still
+# growing, buffers not yet pooled.
+echo "warming up: 1 s of each workload on each server, not counted"
+for s in "${servers[@]}"; do
+	for header in "" "Connection: close"; do
+		"${on_wrk[@]}" wrk -t"$threads" -c"$conns" -d1s ${header:+-H "$header"} "http://${addr[$s]}$path" >/dev/null
+	done
+done
+
 # Rounds alternate: each round loads every server once in each workload,
 # and the order of the servers rotates from one round to the next, so that
 # a change in the machine's load during the run falls on all four.
