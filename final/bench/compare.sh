@@ -85,13 +85,17 @@ if [[ $pin != 0 ]]; then
 fi
 
 tmp=$(mktemp -d)
-pids=() # every server started, to stop on exit
+pids=()   # every server started, to stop on exit
+wrk_pid=  # the wrk running now, if any
 
-# stop_servers ends every server this script started, politely (SIGTERM:
-# each drains and exits), then by force if one has not gone within 10 s,
-# and removes the scratch directory.
+# stop_servers ends the wrk still running and every server this script
+# started, politely (SIGTERM: each drains and exits), then by force if one
+# has not gone within 10 s, and removes the scratch directory.
 stop_servers() {
 	local pid i
+	if [[ -n $wrk_pid ]]; then
+		kill -TERM "$wrk_pid" 2>/dev/null || true
+	fi
 	for pid in "${pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
@@ -320,6 +324,18 @@ cpu_ticks() {
 	echo "$total"
 }
 
+# load runs wrk with the arguments given, on wrk's CPU, its report in
+# $tmp/wrk.out. wrk runs in the background and the script waits for it, so
+# that Ctrl-C stops the script at once, through the INT trap. Run in the
+# foreground, wrk would catch the SIGINT itself and end its round early,
+# with figures that look whole, and the script would go on.
+load() {
+	"${on_wrk[@]}" wrk "$@" >"$tmp/wrk.out" &
+	wrk_pid=$!
+	wait "$wrk_pid"
+	wrk_pid=
+}
+
 # run_wrk loads server $1 with workload $2 for one round, and appends
 # "round workload server requests req/s cpu-µs-per-request errors" to
 # $tmp/results. The close workload sends Connection: close on every
@@ -330,8 +346,9 @@ run_wrk() {
 		header=(-H 'Connection: close')
 	fi
 	before=$(cpu_ticks "$server")
-	out=$("${on_wrk[@]}" wrk -t"$threads" -c"$conns" -d"$duration" "${header[@]}" "http://${addr[$server]}$path")
+	load -t"$threads" -c"$conns" -d"$duration" "${header[@]}" "http://${addr[$server]}$path"
 	after=$(cpu_ticks "$server")
+	out=$(<"$tmp/wrk.out")
 	requests=$(awk '/ requests in / { print $1 }' <<<"$out")
 	rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 	# What wrk counts as failed: socket errors, and answers other than
@@ -360,7 +377,7 @@ ratio_line() {
 echo "warming up: 1 s of each workload on each server, not counted"
 for s in "${servers[@]}"; do
 	for header in "" "Connection: close"; do
-		"${on_wrk[@]}" wrk -t"$threads" -c"$conns" -d1s ${header:+-H "$header"} "http://${addr[$s]}$path" >/dev/null
+		load -t"$threads" -c"$conns" -d1s ${header:+-H "$header"} "http://${addr[$s]}$path"
 	done
 done
 
