@@ -126,17 +126,17 @@ func TestNetHTTPBaseline(t *testing.T) {
 	os.Exit(0)
 }
 
-// TestGoFloor is not a test: bench/compare.sh runs the test binary with
-// GO_FLOOR set, to run this as the least a Go server can do to answer GET
-// /api/hello: a goroutine per connection that reads each head to its empty
-// line and writes the same bytes, with no parsing, deadline, limit or
-// pool. Beside nginx, it is what Go's runtime costs before any HTTP work:
-// the floor under this server's cost. It knows just enough to close after
-// a request that says "Connection: close", spelled as wrk spells it, and
-// to say so, as wrk expects.
+// TestGoFloor is not a test: BenchmarkServerCPU and bench/compare.sh run
+// the test binary with GO_FLOOR set, to run this as the least a Go server
+// can do to answer GET /api/hello: a goroutine per connection that reads
+// each head to its empty line and writes the same bytes, with no parsing,
+// deadline, limit or pool. Beside nginx, it is what Go's runtime costs
+// before any HTTP work: the floor under this server's cost. It knows just
+// enough to close after a request that says "Connection: close", spelled
+// as wrk spells it, and to say so, as wrk expects.
 func TestGoFloor(t *testing.T) {
 	if os.Getenv("GO_FLOOR") == "" {
-		t.Skip("the Go floor of bench/compare.sh")
+		t.Skip("the Go floor of BenchmarkServerCPU and bench/compare.sh")
 	}
 	body := hello(&Request{Method: "GET", Path: "/api/hello"}).Body
 	answer := func(fields string) []byte {
@@ -555,8 +555,9 @@ func overloadedGet(addr string) int {
 // connection, from a client in this process that allocates nothing of its
 // own, so that allocs/op is the server's, per request. /fixed answers with
 // a response made once: its allocations are the server's own work, to
-// read, route, answer and write a request; /api/hello adds its handler's,
-// which builds its JSON anew each time.
+// read, route, answer and write a request. /api/hello, the route the
+// other benchmarks load, is answered the same way: hello's answer is
+// encoded once.
 func BenchmarkKeptRequest(b *testing.B) {
 	quietLogs(b)
 	fixed := textResponse(200, "hello\n")

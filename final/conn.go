@@ -224,9 +224,9 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 // setLazily keeps the deadline set on the socket while the one wanted is
-// later by less than 1% of its timeout, as nginx keeps its timers
-// (NGX_TIMER_LAZY_DELAY): each setting is a timer update in the runtime.
-// A timeout may end up to 1% sooner, never later.
+// later by less than 1% of its timeout: each setting is a timer update in
+// the runtime. nginx keeps its timers alike, within 300 ms either way
+// (NGX_TIMER_LAZY_DELAY); here a timeout may end 1% sooner, never later.
 func setLazily(set *time.Time, want time.Time, timeout time.Duration, apply func(time.Time) error) {
 	if !set.IsZero() && !set.After(want) && want.Sub(*set) < timeout/100 {
 		return
