@@ -90,6 +90,25 @@ func TestShutDownInProcess(t *testing.T) {
 	}
 }
 
+// A connection lingers after its last answer, reading and dropping what
+// the client may still send (closeWriteAndDrain). A shutdown that begins
+// then leaves that wait as it is: stretched to the request's client
+// timeout, a minute here, it would hold up the exit.
+func TestShutdownLeavesTheLinger(t *testing.T) {
+	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
+	addr := startServing(t, srv)
+	conn := dial(t, addr)
+	// 405 before the body is read: where the next request would begin is
+	// unknown, so the answer is the last, and the connection lingers.
+	io.WriteString(conn, "POST /api/hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+	if resp, _ := parseResponse(t, readAllWithin(t, conn), "POST"); resp.StatusCode != 405 || !resp.Close {
+		t.Fatalf("POST /api/hello = %d, close %v; want 405 and Connection: close", resp.StatusCode, resp.Close)
+	}
+	eventually(t, "the connection lingering", func() bool { return states(srv)[stateClosing] == 1 })
+	srv.beginDrain()
+	eventually(t, "the linger over, within lingerTimeout", func() bool { return srv.openConns() == 0 })
+}
+
 // The rest run the real binary and send it real signals (helpers_test.go
 // builds and starts it).
 

@@ -49,7 +49,7 @@ type conn struct {
 	// connection. mu guards what they share.
 	mu        sync.Mutex
 	state     connState
-	deadline  time.Time // when the request being read must have arrived whole
+	deadline  time.Time // when the request being read must have arrived whole; closing, when the linger ends
 	idleSince time.Time // when it last went idle
 }
 
@@ -76,6 +76,12 @@ const (
 	// stateEvicted: an idle connection closed to make room under the cap.
 	// Its wait ends at once, and it ends without reading another request.
 	stateEvicted
+
+	// stateClosing: past its last answer, it reads and drops what the
+	// client still sends, until lingerTimeout (closeWriteAndDrain). Neither
+	// the cap nor a shutdown changes that wait: a shutdown that stretched
+	// it to the client timeout would hold up the exit.
+	stateClosing
 )
 
 // exchange is one request on a connection and the answer to it: what was
@@ -199,13 +205,13 @@ func (c *conn) setState(st connState) bool {
 }
 
 // setReadDeadline sets when the connection's next read must end, as its
-// state says; c.mu is held. Every read deadline but the linger's is set
-// here. Once a shutdown has begun, a connection that waits for a request
+// state says; c.mu is held. Every read deadline, the linger's included,
+// is set here. Once a shutdown has begun, a connection that waits for a request
 // to begin, new or idle, waits idleGrace at most (shutdown.go).
 func (c *conn) setReadDeadline() {
 	var end time.Time
 	switch c.state {
-	case stateNew, stateActive:
+	case stateNew, stateActive, stateClosing:
 		end = c.deadline
 	case stateIdle:
 		end = c.idleSince.Add(c.srv.idleTimeout)
@@ -525,6 +531,9 @@ func (c *conn) closeWriteAndDrain() {
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	c.rwc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	c.mu.Lock()
+	c.state, c.deadline = stateClosing, time.Now().Add(lingerTimeout)
+	c.setReadDeadline()
+	c.mu.Unlock()
 	io.Copy(io.Discard, c.rwc)
 }
