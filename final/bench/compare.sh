@@ -364,11 +364,12 @@ run_wrk() {
 		"$server" "$rate" "$cpu_us" "$requests" "$(awk -v t=$((after - before)) -v hz="$clk_tck" 'BEGIN { print t / hz }')" "${errors:-none}"
 }
 
-# ratio_line prints final's CPU per request over nginx's and net/http's in
-# round $1 of workload $2, and the Go floor's over nginx's.
+# ratio_line prints final's CPU per request over nginx's, net/http's and
+# the Go floor's in round $1 of workload $2, and the Go floor's over
+# nginx's.
 ratio_line() {
 	awk -F '\t' -v r="$1" -v w="$2" '$1 == r && $2 == w { cpu[$3] = $6 }
-		END { printf "  final'\''s CPU per request: %.2f x nginx'\''s, %.2f x net/http'\''s; the Go floor'\''s: %.2f x nginx'\''s\n", cpu["final"] / cpu["nginx"], cpu["final"] / cpu["net/http"], cpu["go-floor"] / cpu["nginx"] }' "$tmp/results"
+		END { printf "  final'\''s CPU per request: %.2f x nginx'\''s, %.2f x net/http'\''s, %.2f x the Go floor'\''s; the Go floor'\''s: %.2f x nginx'\''s\n", cpu["final"] / cpu["nginx"], cpu["final"] / cpu["net/http"], cpu["final"] / cpu["go-floor"], cpu["go-floor"] / cpu["nginx"] }' "$tmp/results"
 }
 
 # A second of each workload warms every server first, uncounted, so that
@@ -418,7 +419,7 @@ awk -F '\t' '
 	}
 	END {
 		# µ is two bytes, and awk pads bytes: one space more after it.
-		printf "%-11s %-9s %-19s %-18s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "CPU vs nginx", "CPU vs net/http"
+		printf "%-11s %-9s %-19s %-18s %-17s %-17s %s\n", "workload", "server", "req/s", "CPU µs/request", "CPU vs nginx", "CPU vs net/http", "CPU vs go-floor"
 		n = split("keep-alive close", workloads, " ")
 		m = split("final net/http nginx go-floor", servers, " ")
 		for (i = 1; i <= n; i++) {
@@ -426,16 +427,17 @@ awk -F '\t' '
 			for (r in rounds) {
 				keep(w SUBSEP "final vs nginx", cpu[r, w, "final"] / cpu[r, w, "nginx"])
 				keep(w SUBSEP "final vs net/http", cpu[r, w, "final"] / cpu[r, w, "net/http"])
+				keep(w SUBSEP "final vs go-floor", cpu[r, w, "final"] / cpu[r, w, "go-floor"])
 				keep(w SUBSEP "go-floor vs nginx", cpu[r, w, "go-floor"] / cpu[r, w, "nginx"])
 			}
 			for (j = 1; j <= m; j++) {
 				s = servers[j]
 				k = w SUBSEP s
-				ratios = "-                 -"
+				ratios = "-                 -                 -"
 				if (s == "final")
-					ratios = sprintf("%-17s %s", span(lo[w, "final vs nginx"], hi[w, "final vs nginx"], "%.2f"), span(lo[w, "final vs net/http"], hi[w, "final vs net/http"], "%.2f"))
+					ratios = sprintf("%-17s %-17s %s", span(lo[w, "final vs nginx"], hi[w, "final vs nginx"], "%.2f"), span(lo[w, "final vs net/http"], hi[w, "final vs net/http"], "%.2f"), span(lo[w, "final vs go-floor"], hi[w, "final vs go-floor"], "%.2f"))
 				if (s == "go-floor")
-					ratios = sprintf("%-17s -", span(lo[w, "go-floor vs nginx"], hi[w, "go-floor vs nginx"], "%.2f"))
+					ratios = sprintf("%-17s -                 -", span(lo[w, "go-floor vs nginx"], hi[w, "go-floor vs nginx"], "%.2f"))
 				printf "%-11s %-9s %-19s %-17s %s\n", w, s, span(lo[k, "rate"], hi[k, "rate"], "%.0f"), span(lo[k, "cpu"], hi[k, "cpu"], "%.1f"), ratios
 			}
 		}
