@@ -206,8 +206,8 @@ func (c *conn) setState(st connState) bool {
 
 // setReadDeadline sets when the connection's next read must end, as its
 // state says; c.mu is held. Every read deadline, the linger's included,
-// is set here. Once a shutdown has begun, a connection that waits for a request
-// to begin, new or idle, waits idleGrace at most (shutdown.go).
+// is set here. Once a shutdown has begun, a connection that waits for a
+// request to begin, new or idle, waits idleGrace at most (shutdown.go).
 func (c *conn) setReadDeadline() {
 	var end time.Time
 	switch c.state {
