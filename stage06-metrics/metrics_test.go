@@ -150,6 +150,10 @@ func TestMetricsAfterRequests(t *testing.T) {
 	} {
 		sendRaw(t, addr, raw)
 	}
+	// A worker counts itself idle when its job returns, which is after the
+	// answer is written and logged: a client can hold its answer a moment
+	// before the worker is back. The pool is read once the last one is.
+	eventually(t, "every worker idle", func() bool { return srv.pool.stats().Active == 0 })
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
