@@ -210,19 +210,21 @@ func TestRequestMaximumEnds(t *testing.T) {
 // request does; empty lines after an answer start no request, and draw no
 // answer (RFC 9112 §2.2).
 func TestIdleTimeout(t *testing.T) {
-	srv := newAppServer(2, 10, settings{idleTimeout: 300 * time.Millisecond, clientTimeout: 300 * time.Millisecond})
-	addr := startServing(t, srv)
+	short := startServing(t, newAppServer(2, 10, settings{idleTimeout: 300 * time.Millisecond, clientTimeout: 300 * time.Millisecond}))
+	// A test that must send more before the idle timeout ends uses a server
+	// that waits a minute idle, so that a loaded machine cannot make it late.
+	patient := startServing(t, newAppServer(2, 10, settings{idleTimeout: time.Minute, clientTimeout: 300 * time.Millisecond}))
 	tests := []struct {
-		name, after string // what the client sends after its first answer
-		want        int    // the status of the next answer; 0 for none
+		name, addr, after string // the server, and what the client sends after its first answer
+		want              int    // the status of the next answer; 0 for none
 	}{
-		{"idle_closed_quietly", "", 0},
-		{"empty_lines_ignored", "\r\n\r\n\n", 0},
-		{"half_sent_second_request_408", "GET / HTTP/1.1\r\nHo", 408},
+		{"idle_closed_quietly", short, "", 0},
+		{"empty_lines_ignored", short, "\r\n\r\n\n", 0},
+		{"half_sent_second_request_408", patient, "GET / HTTP/1.1\r\nHo", 408},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := dialKept(t, addr)
+			k := dialKept(t, tt.addr)
 			k.send(reqBytes("GET / HTTP/1.1\nHost: x"))
 			k.next("GET")
 			k.send(tt.after)
@@ -239,7 +241,7 @@ func TestIdleTimeout(t *testing.T) {
 		})
 	}
 	t.Run("empty_lines_then_a_request", func(t *testing.T) {
-		k := dialKept(t, addr)
+		k := dialKept(t, patient)
 		k.send(reqBytes("GET / HTTP/1.1\nHost: x") + "\r\n")
 		k.next("GET")
 		k.send(reqBytes("GET /api/hello HTTP/1.1\nHost: x"))
