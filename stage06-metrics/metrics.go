@@ -14,7 +14,9 @@ import (
 // maxTrackedPaths bounds the paths counted one by one. Past it, a new path
 // counts under otherPaths, so that a client inventing paths cannot grow the
 // server's memory without bound. It is well above this server's handful of
-// routes, for the 404s worth seeing; otherwise arbitrary.
+// routes, for the 404s worth seeing; otherwise arbitrary. A path is counted
+// clipped to its first 64 bytes, so that 100 paths of 8 KiB each cannot make
+// every /metrics answer megabytes long.
 const maxTrackedPaths = 100
 
 // otherPaths is the path that counts every path past maxTrackedPaths.
@@ -67,6 +69,7 @@ func (m *metrics) record(path string, status int, reused bool) {
 	if path == "" {
 		return
 	}
+	path = clip(path)
 	if _, tracked := m.byPath[path]; !tracked && len(m.byPath) >= maxTrackedPaths {
 		path = otherPaths
 	}

@@ -91,6 +91,22 @@ func TestMetricsPathLimit(t *testing.T) {
 	}
 }
 
+// A client that invents long paths cannot make /metrics long: each path is
+// counted by its first 64 bytes, and JSON may still write each of those
+// bytes six times over (\u003c).
+func TestMetricsLongPathsClipped(t *testing.T) {
+	m, p := newMetrics(), newPool(1, 0)
+	defer p.stop()
+	long := strings.Repeat("<", 8000)
+	for i := range maxTrackedPaths {
+		m.record(fmt.Sprintf("/%03d%s", i, long), 404, false)
+	}
+	raw, got := readMetrics(t, m, p)
+	if len(raw) > 64<<10 || got.ByPath[clip("/000"+long)] != 1 {
+		t.Errorf("/metrics is %d bytes, counting %q %d times; want at most 64 KiB, with the path clipped counted once", len(raw), clip("/000"+long), got.ByPath[clip("/000"+long)])
+	}
+}
+
 // requests_by_path is ordered on the wire, highest count first and ties by
 // path: a JSON decoder would lose the order, so the test reads the bytes.
 func TestMetricsPathOrderOnTheWire(t *testing.T) {
