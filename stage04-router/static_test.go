@@ -114,6 +114,31 @@ func TestStaticLinks(t *testing.T) {
 	}
 }
 
+// From a directory on disk, a name that no file could have is a 404, as
+// it is from the files built into the binary, and it logs nothing: a
+// client could otherwise fill the error log with 500s at will.
+func TestStaticNamesNoFileCouldHave(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "page.txt"), []byte("page"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	h := staticFiles(root.FS(), "/static/")
+	for _, name := range []string{"page.txt/x", "a%00b", strings.Repeat("a", 300)} {
+		t.Run(clip(name), func(t *testing.T) {
+			var resp *Response
+			logged := captureLog(t, func() { resp = h(get("GET", "/static/"+name)) })
+			if resp.Status != 404 || logged != "" {
+				t.Errorf("GET /static/%s = %d, logging %q; want 404, nothing logged", clip(name), resp.Status, logged)
+			}
+		})
+	}
+}
+
 // A static file carries a strong ETag, and Last-Modified where the file
 // system keeps times; a request whose validators match gets 304 with no
 // body (RFC 9110 §13.1, §13.2.2).

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -67,7 +68,7 @@ const maxStaticFileBytes = 4 << 20
 func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response {
 	info, err := fs.Stat(fsys, name)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular():
+	case noSuchFile(err) || err == nil && !info.Mode().IsRegular():
 		return errorResponse(404, "no file "+quote(name))
 	case err != nil && throughLink(fsys, name):
 		// A symbolic link that fsys would not follow: an os.Root refuses
@@ -98,6 +99,17 @@ func serveFile(fsys fs.FS, name string, req *Request, tags *etagCache) *Response
 		return &Response{Status: 304, Headers: validators}
 	}
 	return &Response{Status: 200, ContentType: contentTypes[path.Ext(name)], Headers: validators, Body: body}
+}
+
+// noSuchFile reports whether err, from looking a name up, says that no file
+// has the name: none does, or none could, because a file stands where the
+// name wants a directory (ENOTDIR), the name is too long for the system, or
+// it holds a NUL byte (EINVAL). The files built into the binary answer all
+// of these with fs.ErrNotExist; a directory on disk does not, and a 500 for
+// them would let any client fill the error log.
+func noSuchFile(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) ||
+		errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.EINVAL)
 }
 
 // throughLink reports whether name, or a directory on its way, is a
