@@ -141,7 +141,9 @@ func (c *conn) serveRequest(ex *exchange) bool {
 // the client timeout for the whole request runs from its first byte. Empty
 // lines before a request start none (RFC 9112 §2.2): they are dropped
 // while the connection is idle, so that a stray CRLF after a body does not
-// start the clock of a request that never comes.
+// start the clock of a request that never comes. A CR without its LF ends
+// no line (§2.2): it starts a request, which the parser refuses, as it
+// would on a new connection.
 func (c *conn) awaitRequest() bool {
 	if c.served == 0 {
 		_, err := c.br.Peek(1)
@@ -154,13 +156,16 @@ func (c *conn) awaitRequest() bool {
 			idle = true
 		}
 		b, err := c.br.Peek(1)
+		if err == nil && b[0] == '\r' {
+			b, err = c.br.Peek(2)
+		}
 		if err != nil {
 			return false
 		}
-		if b[0] != '\r' && b[0] != '\n' {
+		if string(b) != "\n" && string(b) != "\r\n" {
 			break
 		}
-		c.br.Discard(1)
+		c.br.Discard(len(b))
 	}
 	return c.setState(stateActive)
 }

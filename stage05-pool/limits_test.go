@@ -374,3 +374,15 @@ func TestEmptyLinesLeaveAConnectionIdle(t *testing.T) {
 	k.next("GET")
 	eventually(t, "the connection idle", func() bool { return idleConns(srv) == 1 })
 }
+
+// A CR alone ends no line (RFC 9112 §2.2), so after an answer, as before a
+// first request, it is no empty line to drop: it starts a request, which
+// is refused.
+func TestBareCRAfterAnAnswerRefused(t *testing.T) {
+	k := dialKept(t, startServing(t, newAppServer(2, 10, settings{clientTimeout: time.Minute})))
+	k.send(reqBytes("GET / HTTP/1.1\nHost: x") + "\r" + reqBytes("GET /api/hello HTTP/1.1\nHost: x"))
+	k.next("GET")
+	if resp, _ := k.next("GET"); resp.StatusCode != 400 || !resp.Close {
+		t.Errorf("a request after a bare CR = %d, close %v; want 400, Connection: close", resp.StatusCode, resp.Close)
+	}
+}
