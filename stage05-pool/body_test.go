@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -213,4 +214,20 @@ func TestReadBodyReserves(t *testing.T) {
 			t.Errorf("readBody = %v, invited %v, body %q; want %v, not invited, no body", err, invited, req.Body, full)
 		}
 	})
+}
+
+// A declared body is held in a buffer of about its length, which is what the
+// budget counts: not in one that doubled to find the body's end.
+func TestDeclaredBodyHeldInItsLength(t *testing.T) {
+	for _, n := range []int{1000, 4096, maxBodyBytes} {
+		raw := reqBytes("POST / HTTP/1.1\nHost: x\nContent-Length: "+strconv.Itoa(n)) + strings.Repeat("a", n)
+		br := bufio.NewReader(strings.NewReader(raw))
+		req, err := readRequestHead(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := req.readBody(br, nil, func(int64) error { return nil }); err != nil || cap(req.Body) >= 2*n {
+			t.Errorf("a body of %d bytes: %v, held in %d; want it in less than twice that", n, err, cap(req.Body))
+		}
+	}
 }

@@ -122,7 +122,8 @@ func (r *Request) expectsContinue() (bool, error) {
 // is read. reserve, if not nil, is called before bytes of the body are
 // held in memory, with how many: a declared length at once, before the
 // body is invited, and a chunk's size as its line arrives; an error from it
-// ends the read. invite, if not nil, is called once the head has shown that
+// ends the read. A chunked body's buffer grows by doubling as its chunks
+// come, so it may take up to twice the bytes reserved. invite, if not nil, is called once the head has shown that
 // the body may come, just before its first byte is read: a server sends a
 // client that waits for it its 100 Continue there.
 func (r *Request) readBody(br *bufio.Reader, invite func() error, reserve func(n int64) error) error {
@@ -137,7 +138,11 @@ func (r *Request) readBody(br *bufio.Reader, invite func() error, reserve func(n
 		if err := reserve(r.contentLength); err != nil {
 			return err
 		}
-		body.Grow(int(r.contentLength)) // counted: one allocation, not a buffer doubling as bytes come
+		// One allocation, of the bytes counted: io.CopyN reads through
+		// body.ReadFrom, which wants bytes.MinRead of room before every read,
+		// the one that finds the end too, so without those the full buffer
+		// would double to read nothing.
+		body.Grow(int(r.contentLength) + bytes.MinRead)
 	}
 	if invite != nil {
 		if err := invite(); err != nil {
