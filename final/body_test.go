@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,5 +230,31 @@ func TestDeclaredBodyHeldInItsLength(t *testing.T) {
 		if err := req.readBody(br, nil, func(int64) error { return nil }); err != nil || cap(req.Body) >= 2*n {
 			t.Errorf("a body of %d bytes: %v, held in %d; want it in less than twice that", n, err, cap(req.Body))
 		}
+	}
+}
+
+// A kept connection reads each request into the same Request, which lives
+// as long as the connection: once a body's answer is written, the
+// connection holds the body no more, and 8 idle connections that each sent
+// 1 MiB hold no 8 MiB between them.
+func TestIdleConnectionsHoldNoBody(t *testing.T) {
+	addr := startServing(t, newAppServer(defaultWorkers, defaultQueueSize, settings{}))
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	body := strings.Repeat("a", maxBodyBytes)
+	before := heap()
+	for range 8 {
+		k := dialKept(t, addr)
+		k.send(reqBytes("POST /api/echo HTTP/1.1\nHost: x\nContent-Length: "+strconv.Itoa(len(body))) + body)
+		if resp, _ := k.next("POST"); resp.StatusCode != 200 {
+			t.Fatalf("POST /api/echo = %d; want 200", resp.StatusCode)
+		}
+	}
+	if after := heap(); after > before+4<<20 {
+		t.Errorf("with 8 idle connections, each past a body of 1 MiB, the heap grew by %d MiB; want no body held", (after-before)>>20)
 	}
 }

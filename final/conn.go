@@ -365,7 +365,7 @@ func (c *conn) reserve(n int64) error {
 // releaseBody gives the bytes the connection has drawn back to the budget.
 func (c *conn) releaseBody() {
 	c.srv.bodies.give(c.held)
-	c.held = 0
+	c.held, c.req.Body = 0, nil // and the body: c.req lives on while the connection is idle
 }
 
 // writeContinue sends the interim 100 Continue, within the write timeout.
@@ -376,9 +376,8 @@ func (c *conn) writeContinue() error {
 
 // answerOnWorker has a worker answer ex with h, and waits until it has;
 // written says whether the answer was written. It reports taken false at
-// once, answering nothing, when the queue is full. ex is &c.ex, the
-// connection's own, where the worker's job finds it: nothing is allocated
-// to hand it over.
+// once, answering nothing, when the queue is full. ex is c.ex, where the
+// worker's job finds it, so that the hand-off allocates nothing.
 func (c *conn) answerOnWorker(ex *exchange, h Handler) (written, taken bool) {
 	c.handler = h
 	if !c.srv.pool.submit(c.job) {

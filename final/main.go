@@ -90,8 +90,7 @@ func runServer(cfg config) int {
 		return 1
 	}
 	slog.Info("configuration", "workers", cfg.workers, "queue", cfg.queue, "max_conns", cfg.maxConns, "body_budget", cfg.bodyBudget,
-		"client_timeout", cfg.clientTimeout, "keepalive", cfg.keepAlive, "idle_timeout", cfg.idleTimeout,
-		"drain_timeout", cfg.drainTimeout,
+		"client_timeout", cfg.clientTimeout, "keepalive", cfg.keepAlive, "idle_timeout", cfg.idleTimeout, "drain_timeout", cfg.drainTimeout,
 		"www", cmp.Or(cfg.wwwDir, "(embedded)"), "log_level", cfg.logLevel, "defer_accept", cfg.deferAccept,
 		"slow_route", cfg.slow)
 	if w := cfg.warning(openFilesLimit()); w != "" {
