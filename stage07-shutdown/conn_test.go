@@ -188,18 +188,30 @@ func TestNoResetWhileClientStillSends(t *testing.T) {
 }
 
 // net/http's client reuses one connection for request after request, as
-// every client that people use does.
+// every client that people use does. The client keeps a connection only if
+// its own goroutine that wrote the request reports within 50 ms of the
+// answer, which a loaded machine can miss; so the test counts the
+// connections the client kept, and each must serve the next request.
 func TestClientReusesOneConnection(t *testing.T) {
 	addr := startHTTP(t)
 	client := newClient(t)
-	reused := 0
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if info.Reused {
-			reused++
-		}
-	}}
+	reused, kept, lastKept := 0, 0, false
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused {
+				reused++
+			}
+		},
+		// Called before the body's EOF reaches the reader, so before the
+		// next request.
+		PutIdleConn: func(err error) { lastKept = err == nil },
+	}
 	ctx := httptrace.WithClientTrace(context.Background(), trace)
 	for i := range 100 {
+		if lastKept {
+			kept++
+		}
+		lastKept = false
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/n", nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -211,8 +223,8 @@ func TestClientReusesOneConnection(t *testing.T) {
 			t.Fatalf("request %d = %d, close %v; want 200 on a kept connection", i, resp.StatusCode, resp.Close)
 		}
 	}
-	if reused != 99 {
-		t.Errorf("%d of 100 requests reused a connection; want 99 (all but the first)", reused)
+	if reused != kept || kept < 50 {
+		t.Errorf("%d of 100 requests reused a connection, where the client had kept one for %d; want all of them, and most of the 99 after the first", reused, kept)
 	}
 }
 
