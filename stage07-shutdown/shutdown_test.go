@@ -59,12 +59,14 @@ func TestShutDownInProcess(t *testing.T) {
 
 	exit := make(chan int, 1)
 	go func() { exit <- shutDown(context.Background(), ln, srv, time.Minute, served, nil) }()
-	eventually(t, "new connections refused", func() bool {
+	// The listener closes first, then the drain begins: the request below
+	// must come after both.
+	eventually(t, "new connections refused, and the drain begun", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
 			conn.Close()
 		}
-		return err != nil
+		return err != nil && srv.drainBegan.Load() != nil
 	})
 	resumed.send(reqBytes("GET /api/hello HTTP/1.1\nHost: x"))
 	if resp, _ := resumed.next("GET"); resp.StatusCode != 200 || !resp.Close {
