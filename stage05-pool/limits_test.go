@@ -326,8 +326,13 @@ func TestBodyBudget(t *testing.T) {
 			statuses <- answerTo(addr, raw)
 		}()
 	}
-	<-started
-	<-started // two bodies held: the budget is spent
+	for range 2 { // two bodies held: the budget is spent
+		select {
+		case <-started:
+		case <-time.After(ioTimeout):
+			t.Fatal("the budget for two bodies never held two")
+		}
+	}
 	counts := map[string]int{}
 	for range 18 {
 		counts[<-statuses]++
