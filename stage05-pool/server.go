@@ -229,13 +229,18 @@ type budget struct {
 }
 
 // take draws n bytes and reports true, or reports false, drawing nothing,
-// when they do not fit.
+// when they do not fit. It never counts bytes it will not keep: a count
+// over the limit, even for a moment, could refuse another's body that fits.
 func (b *budget) take(n int64) bool {
-	if b.used.Add(n) > b.limit {
-		b.used.Add(-n)
-		return false
+	for {
+		used := b.used.Load()
+		if used+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return true
+		}
 	}
-	return true
 }
 
 // give returns n bytes that take drew.
