@@ -210,10 +210,11 @@ func TestRequestMaximumEnds(t *testing.T) {
 // request does; empty lines after an answer start no request, and draw no
 // answer (RFC 9112 §2.2).
 func TestIdleTimeout(t *testing.T) {
-	short := startServing(t, newAppServer(2, 10, settings{idleTimeout: 300 * time.Millisecond, clientTimeout: 300 * time.Millisecond}))
-	// A test that must send more before the idle timeout ends uses a server
-	// that waits a minute idle, so that a loaded machine cannot make it late.
-	patient := startServing(t, newAppServer(2, 10, settings{idleTimeout: time.Minute, clientTimeout: 300 * time.Millisecond}))
+	// Each first request has a second to arrive, so that a loaded machine
+	// cannot make it late. A test that must send more before the idle
+	// timeout ends uses a server that waits a minute idle.
+	short := startServing(t, newAppServer(2, 10, settings{idleTimeout: 300 * time.Millisecond, clientTimeout: time.Second}))
+	patient := startServing(t, newAppServer(2, 10, settings{idleTimeout: time.Minute, clientTimeout: time.Second}))
 	tests := []struct {
 		name, addr, after string // the server, and what the client sends after its first answer
 		want              int    // the status of the next answer; 0 for none
