@@ -583,15 +583,16 @@ func (c *conn) finish(ex *exchange) {
 // closeWriteAndDrain half-closes the connection, so the client sees the
 // response end, then reads and drops input until the client closes or
 // lingerTimeout has passed. serve, the accept loop, closes it afterwards.
-// It is the connection's last read, and its deadline replaces any other.
+// It is the connection's last read, and its deadline replaces any other;
+// the connection is closing before the client can see the end.
 func (c *conn) closeWriteAndDrain() {
-	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
 	c.mu.Lock()
 	c.state, c.deadline = stateClosing, time.Now().Add(lingerTimeout)
 	c.setReadDeadline()
 	c.mu.Unlock()
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
 	io.Copy(io.Discard, c.rwc)
 }
 

@@ -97,18 +97,25 @@ func TestShutDownInProcess(t *testing.T) {
 // then leaves that wait as it is: stretched to the request's client
 // timeout, a minute here, it would hold up the exit.
 func TestShutdownLeavesTheLinger(t *testing.T) {
-	srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
-	addr := startServing(t, srv)
-	conn := dial(t, addr)
-	// 405 before the body is read: where the next request would begin is
-	// unknown, so the answer is the last, and the connection lingers.
-	io.WriteString(conn, "POST /api/hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
-	if resp, _ := parseResponse(t, readAllWithin(t, conn), "POST"); resp.StatusCode != 405 || !resp.Close {
-		t.Fatalf("POST /api/hello = %d, close %v; want 405 and Connection: close", resp.StatusCode, resp.Close)
+	for try := 1; try <= 3; try++ {
+		srv := newAppServer(defaultWorkers, defaultQueueSize, settings{clientTimeout: time.Minute})
+		conn := dial(t, startServing(t, srv))
+		// 405 before the body is read: where the next request would begin
+		// is unknown, so the answer is the last, and the connection lingers.
+		io.WriteString(conn, "POST /api/hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+		if resp, _ := parseResponse(t, readAllWithin(t, conn), "POST"); resp.StatusCode != 405 || !resp.Close {
+			t.Fatalf("POST /api/hello = %d, close %v; want 405 and Connection: close", resp.StatusCode, resp.Close)
+		}
+		srv.beginDrain()
+		if states(srv)[stateClosing] == 0 {
+			// The linger ended before the drain began: a loaded machine
+			// was too slow for this try to show anything.
+			continue
+		}
+		eventually(t, "the linger over, within lingerTimeout", func() bool { return srv.openConns() == 0 })
+		return
 	}
-	eventually(t, "the connection lingering", func() bool { return states(srv)[stateClosing] == 1 })
-	srv.beginDrain()
-	eventually(t, "the linger over, within lingerTimeout", func() bool { return srv.openConns() == 0 })
+	t.Fatal("in three tries, the drain never began while a connection lingered")
 }
 
 // The rest run the real binary and send it real signals (helpers_test.go
