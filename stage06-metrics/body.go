@@ -123,9 +123,10 @@ func (r *Request) expectsContinue() (bool, error) {
 // held in memory, with how many: a declared length at once, before the
 // body is invited, and a chunk's size as its line arrives; an error from it
 // ends the read. A chunked body's buffer grows by doubling as its chunks
-// come, so it may take up to twice the bytes reserved. invite, if not nil, is called once the head has shown that
-// the body may come, just before its first byte is read: a server sends a
-// client that waits for it its 100 Continue there.
+// come, so it may take up to twice the bytes reserved. invite, if not nil,
+// is called once the head has shown that the body may come, just before
+// its first byte is read: a server sends a client that waits for it its
+// 100 Continue there.
 func (r *Request) readBody(br *bufio.Reader, invite func() error, reserve func(n int64) error) error {
 	switch {
 	case r.contentLength > maxBodyBytes:
