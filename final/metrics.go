@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,6 +73,8 @@ func (m *metrics) record(path string, status int, reused bool) {
 	path = clip(path)
 	if _, tracked := m.byPath[path]; !tracked && len(m.byPath) >= maxTrackedPaths {
 		path = otherPaths
+	} else if !tracked {
+		path = strings.Clone(path) // a key cut from the request's head would keep all of the head
 	}
 	m.byPath[path]++
 }
